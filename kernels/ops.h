@@ -1,0 +1,136 @@
+/* kernels/ops.h — the one op interface between core/ (which describes computation) and the
+ * compute backends (kernels/cpu now, kernels/cuda later).
+ *
+ * Conventions (llm.c style):
+ * - Every tensor argument is a backend pointer ("device pointer") to fp32 data, obtained from
+ *   k_alloc. core/ may do pointer arithmetic on it (slicing) but never dereferences it.
+ * - Host arrays (labels, row indices, token ids) are plain host memory: they describe work.
+ * - Shapes are explicit arguments. Row-major everywhere; "n" rows of "d" features.
+ * - Activation gradients are written with '=' unless the argument `acc` is non-zero, in which
+ *   case they are added ('+='). Learnable-parameter gradients (dense layer, optional LayerNorm
+ *   gamma/beta) are always accumulated ('+=').
+ * - Frozen weights: W is stored [out, in] (Linear, layout K_W_OUT_IN) or [in, out] (CLIP's
+ *   visual.proj / text_projection, layout K_W_IN_OUT).
+ */
+#ifndef CLIPGRID_KERNELS_OPS_H
+#define CLIPGRID_KERNELS_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- backend selection and memory ------------------------------------------------------- */
+
+typedef enum { K_BACKEND_CPU = 0, K_BACKEND_CUDA = 1 } KBackendKind;
+
+/* Initialise the CPU backend with `threads` OpenMP/OpenBLAS threads (<= 0: all cores). */
+void k_init_cpu(int threads);
+int k_threads(void);
+KBackendKind k_backend(void);
+const char *k_backend_name(void);
+
+float *k_alloc(size_t n);                 /* n floats, zero-filled; aborts with a message on OOM */
+void k_free(float *p);
+void k_zero(float *p, size_t n);
+void k_fill(float *p, float value, size_t n);
+void k_copy(float *dst, const float *src, size_t n);                  /* device -> device */
+void k_upload(float *dst, const float *host_src, size_t n);          /* host fp32 -> device */
+void k_download(float *host_dst, const float *src, size_t n);        /* device -> host fp32 */
+
+typedef enum { K_F32 = 0, K_F16 = 1, K_BF16 = 2 } KDtype;
+/* host data of dtype `dt` (little-endian, possibly unaligned) -> device fp32 */
+void k_upload_cast(float *dst, const void *host_src, KDtype dt, size_t n);
+
+/* ---- matrix products ---------------------------------------------------------------------- */
+
+typedef enum { K_W_OUT_IN = 0, K_W_IN_OUT = 1 } KWLayout;
+
+/* y[n,m] (+)= x[n,k] · W + bias.  W is [m,k] (OUT_IN: y = x·Wᵀ) or [k,m] (IN_OUT: y = x·W).
+ * bias [m] may be NULL. acc != 0 adds to y (used to fuse residual adds). */
+void op_matmul(float *y, const float *x, const float *w, const float *bias,
+               int n, int k, int m, KWLayout layout, int acc);
+/* dx[n,k] (+)= dy[n,m] · (dy/dx): the activation gradient of op_matmul. No weight gradient. */
+void op_matmul_backward(float *dx, const float *dy, const float *w,
+                        int n, int k, int m, KWLayout layout, int acc);
+
+/* Learnable dense layer, W [m,k] (OUT_IN). Forward = op_matmul(..., K_W_OUT_IN, 0).
+ * Backward: dw[m,k] += dyᵀ·x, db[m] += Σ_rows dy, dx[n,k] (+)= dy·W. dw, db, dx may be NULL. */
+void op_dense_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
+                       const float *w, int n, int k, int m, int acc);
+
+/* ---- normalisation and activations ---------------------------------------------------------- */
+
+/* y = (x − μ)/sqrt(σ² + eps)·γ + β per row of d. mean, rstd [n] may be NULL (inference). */
+void op_layernorm(float *y, float *mean, float *rstd, const float *x,
+                  const float *gamma, const float *beta, int n, int d, float eps);
+/* dx (+)= LayerNorm backward from the saved x, mean, rstd. dgamma, dbeta [d] may be NULL
+ * (frozen γ/β); when given they are accumulated. */
+void op_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+                           const float *x, const float *mean, const float *rstd,
+                           const float *gamma, int n, int d, int acc);
+
+/* QuickGELU y = x·σ(1.702x), elementwise over n. */
+void op_quickgelu(float *y, const float *x, size_t n);
+void op_quickgelu_backward(float *dx, const float *dy, const float *x, size_t n, int acc);
+
+/* y[i] += x[i] */
+void op_add(float *y, const float *x, size_t n);
+/* y[o*n + j] += x[j] for o < outer: bias rows, positional embeddings. */
+void op_add_broadcast(float *y, const float *x, size_t outer, size_t n);
+void op_scale(float *y, float alpha, size_t n);
+
+/* ---- attention ------------------------------------------------------------------------------ */
+
+/* Multi-head scaled-dot-product attention, per batch b and head h (dh columns, head h uses
+ * columns h*dh .. h*dh+dh-1 of each row):
+ *   S = Q_h·K_hᵀ · scale (+ causal mask), P = softmax_rows(S), O_h = P·V_h.
+ * Row strides (floats): ld_q for q rows, ld_kv for k and v rows, ld_o for o rows. Batch strides:
+ * Tq*ld_q, Tk*ld_kv, Tq*ld_o. Causal: query row i (at sequence position q_pos[b*Tq+i], or i when
+ * q_pos is NULL) sees keys j <= its position. probs [B, heads, Tq, Tk] is saved for backward
+ * (may be NULL when no backward follows). */
+typedef struct {
+    int B, Tq, Tk, heads, dh;
+    int ld_q, ld_kv, ld_o;
+    int causal;
+    const int *q_pos;  /* host [B*Tq] or NULL */
+    float scale;       /* 1/sqrt(dh) */
+} KAttnShape;
+
+void op_attention(float *o, float *probs, const float *q, const float *k, const float *v,
+                  const KAttnShape *s);
+/* Gradients w.r.t. q, k, v (same strides as q, k, v). Written with '=' (acc = 0) or added. */
+void op_attention_backward(float *dq, float *dk, float *dv, const float *dout,
+                           const float *probs, const float *q, const float *k, const float *v,
+                           const KAttnShape *s, int acc);
+
+/* ---- loss and normalisation of features ------------------------------------------------------ */
+
+/* Mean softmax cross-entropy over B rows of C logits; labels host [B]. Writes dlogits [B,C]
+ * (gradient of the mean loss, times `grad_scale`) when non-NULL. Returns the loss. */
+double op_cross_entropy(float *dlogits, const float *logits, const int *labels, int B, int C,
+                        float grad_scale);
+
+/* y = x/‖x‖ per row of d; norms [n] saved (may be NULL). */
+void op_l2norm(float *y, float *norms, const float *x, int n, int d);
+/* dx (+)= (dy − y·(y·dy))/‖x‖ */
+void op_l2norm_backward(float *dx, const float *dy, const float *y, const float *norms,
+                        int n, int d, int acc);
+
+/* ---- token rows -------------------------------------------------------------------------- */
+
+/* dst[i] = src[idx[i]] for i < n (rows of d floats). idx host. */
+void op_gather_rows(float *dst, const float *src, const int *idx, int n, int d);
+/* dst[idx[i]] += src[i] (scatter-add, the backward of gather) */
+void op_scatter_add_rows(float *dst, const float *src, const int *idx, int n, int d);
+/* For b < B: dst[b*dst_bs + j] (+)= src[b*src_bs + j], j < n. src_bs = 0 broadcasts one block. */
+void op_copy_batched(float *dst, size_t dst_bs, const float *src, size_t src_bs, int B,
+                     size_t n, int acc);
+/* dst[j] (+)= Σ_b src[b*src_bs + j], j < n: the backward of a broadcast. */
+void op_sum_batched(float *dst, const float *src, size_t src_bs, int B, size_t n, int acc);
+
+/* ---- images ------------------------------------------------------------------------------- */
+
+/* Patches of images [B,3,R,R] (C×H×W) into rows [B, g*g, 3*p*p] ordered (channel, row, col),
+ * patch index r*g + c, g = R/p: the conv of the patch embedding becomes a matmul. */
+void op_im2col_patches(float *cols, const float *img, int B, int R, int p);
+
+#endif
