@@ -1,0 +1,53 @@
+/* core/clip_tower.h — the one CLIP encoder every method uses: vision and text towers forward
+ * (clip.md §2–§3) and activation backward (§6), driven by a prompt plan (prompt_plan.h).
+ *
+ * Vision input: images [B,3,R,R]. Text input: embeddings [B,T_in,D] (token embeddings or a
+ * method's learned rows; the positional embedding is added here). The output is, per sample,
+ * the final-LayerNorm rows at `pool_rows` (vision default: row 0) and their projection.
+ * Exact shortcuts (on by default through tower_input_defaults):
+ *   - truncate: the text tower runs only up to the last pooled row of the batch (causal mask);
+ *   - last_query_only: the last block computes only the pooled query rows. */
+#ifndef CLIPGRID_CORE_CLIP_TOWER_H
+#define CLIPGRID_CORE_CLIP_TOWER_H
+
+#include "core/clip_config.h"
+#include "core/prompt_plan.h"
+
+typedef enum { TOWER_VISION = 0, TOWER_TEXT = 1 } TowerKind;
+
+typedef struct {
+    int B;
+    const float *images;     /* vision: [B,3,R,R] */
+    const float *embeds;     /* text: [B,T_in,D] */
+    int T_in;                /* text: rows per sample in embeds */
+    const PromptPlan *plan;  /* NULL: none */
+    int n_pool;              /* pooled rows per sample */
+    const int *pool_rows;    /* host [B*n_pool], rows of the final sequence; vision NULL = row 0 */
+    int truncate;            /* text only */
+    int last_query_only;
+    int want_grad;           /* keep what tower_backward needs */
+    float *d_input;          /* optional '=' gradient w.r.t. the input rows: text [B,T_in,D];
+                                vision the [B,N,W] rows after class token + positions, before
+                                plan ops at layer −1 and ln_pre */
+    /* optional observer of the residual stream (tests, debugging): called with layer 0 for the
+     * input of block 0 (before the plan ops of layer 0) and layer i+1 for the output of block i,
+     * x [B, T, d] on the device (the last block under last_query_only: T = n_pool rows) */
+    void (*observe)(void *ctx, int layer, const float *x, int B, int T, int d);
+    void *observe_ctx;
+} TowerInput;
+
+typedef struct TowerRun TowerRun;
+
+TowerInput tower_input_defaults(void); /* shortcuts on, no grad, n_pool 1 */
+TowerRun *tower_forward(const ClipModel *m, TowerKind kind, const TowerInput *in);
+/* [B*n_pool, width]: the final LayerNorm output at the pooled rows */
+const float *tower_pooled(const TowerRun *r);
+/* [B*n_pool, E]: pooled · projection */
+const float *tower_features(const TowerRun *r);
+int tower_rows_run(const TowerRun *r); /* rows per sample at the input (after truncation) */
+/* Backward from gradients w.r.t. the pooled rows and/or the features (either may be NULL).
+ * Accumulates into every plan op's grad and writes in->d_input. Needs want_grad. */
+void tower_backward(TowerRun *r, const float *d_pooled, const float *d_feat);
+void tower_free(TowerRun *r);
+
+#endif

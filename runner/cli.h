@@ -1,0 +1,16 @@
+/* runner/cli.h — the subcommands of the clipgrid program and what they share (backend set-up,
+ * default file locations). */
+#ifndef CLIPGRID_RUNNER_CLI_H
+#define CLIPGRID_RUNNER_CLI_H
+
+int cmd_tokenize(int argc, char **argv);
+int cmd_golden(int argc, char **argv);
+int cmd_make_model(int argc, char **argv);
+int cmd_model_info(int argc, char **argv);
+
+/* CPU backend with --threads N / CLIPGRID_THREADS / all cores */
+void cli_init_backend(int threads);
+/* the CLIP BPE vocabulary: $CLIPGRID_VOCAB, ./data/clip/…, or next to the program's repo */
+const char *cli_default_vocab(void);
+
+#endif

@@ -1,0 +1,34 @@
+/* runner/cli_common.c — what the subcommands share: backend set-up and default paths. */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/util.h"
+#include "kernels/ops.h"
+#include "runner/cli.h"
+
+void cli_init_backend(int threads) {
+    const char *env = getenv("CLIPGRID_THREADS");
+    if (threads <= 0 && env) threads = atoi(env);
+    k_init_cpu(threads);
+}
+
+const char *cli_default_vocab(void) {
+    static char path[PATH_MAX + 64];
+    const char *rel = "data/clip/bpe_simple_vocab_16e6.txt.gz";
+    const char *env = getenv("CLIPGRID_VOCAB");
+    if (env && *env) return env;
+    if (access(rel, R_OK) == 0) return rel;
+    /* the program lives in REPO/build/clipgrid: try REPO/data/clip/… */
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = 0;
+        snprintf(path, sizeof path, "%s/../%s", exe, rel);
+        if (access(path, R_OK) == 0) return path;
+    }
+    return rel;
+}

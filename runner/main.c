@@ -1,0 +1,30 @@
+/* runner/main.c — the clipgrid program: dispatches to the subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "runner/cli.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "clipgrid — CLIP prompt-learning experiments in C\n\n"
+            "usage: clipgrid COMMAND [ARGS]   (clipgrid COMMAND --help for details)\n\n"
+            "  tokenize TEXT...           print the CLIP BPE token ids of each text\n"
+            "  golden FIXTURE.h5...       check the towers against official PyTorch fixtures\n"
+            "  make-model OUT.safetensors write a random CLIP (any size) for tests and demos\n"
+            "  model-info FILE            print the architecture inferred from a weight file\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "tokenize")) return cmd_tokenize(argc - 1, argv + 1);
+    if (!strcmp(cmd, "golden")) return cmd_golden(argc - 1, argv + 1);
+    if (!strcmp(cmd, "make-model")) return cmd_make_model(argc - 1, argv + 1);
+    if (!strcmp(cmd, "model-info")) return cmd_model_info(argc - 1, argv + 1);
+    fprintf(stderr, "clipgrid: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return 2;
+}
