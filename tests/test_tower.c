@@ -14,6 +14,10 @@
 #include "tests/testlib.h"
 
 #define SEED 11
+#ifndef FD_EPS
+#define FD_EPS 2e-2 /* fp32 noise dominates below ~1e-2 (seen: errors grow as eps shrinks) */
+#endif
+#define FD_TOL 3e-3 /* observed ≤ 8e-4; a wrong term gives O(1e-1) */
 
 static ClipConfig small_config(void) {
     ClipConfig c = {0};
@@ -114,39 +118,50 @@ static void test_text_shortcuts(const ClipModel *m) {
     CHECK_CLOSE("text replace grad, shortcuts vs plain", h1, g1, TP * D, 1e-5);
     CHECK_CLOSE("text insert grad, shortcuts vs plain", h2, g2, TB * TP * D, 1e-5);
     CHECK_CLOSE("text input grad, shortcuts vs plain", h3, g3, nin, 1e-5);
-    /* causality: rows after each EOT have zero input gradient; rows 1..2 were replaced */
+    /* causality: rows after each EOT have zero input gradient (rows 1..2 are replaced only
+     * before block 1, so they still act through block 0) */
     int zero_ok = 1, nonzero = 0;
     for (int b = 0; b < TB; b++)
         for (int t = 0; t < TT; t++)
             for (int j = 0; j < D; j++) {
                 float v = g3[((size_t)b * TT + t) * D + j];
-                if ((t > EOT[b] || t == 1 || t == 2) && v != 0) zero_ok = 0;
-                if (t <= EOT[b] && t != 1 && t != 2 && v != 0) nonzero++;
+                if (t > EOT[b] && v != 0) zero_ok = 0;
+                if (t <= EOT[b] && v != 0) nonzero++;
             }
-    CHECK(zero_ok, "text input gradient must be exactly 0 past the EOT and at replaced rows");
+    CHECK(zero_ok, "text input gradient must be exactly 0 past the EOT");
     CHECK(nonzero > 0, "text input gradient is all zero");
     free(f_plain), free(f_fast), free(g1), free(g2), free(g3), free(h1), free(h2), free(h3);
 }
 
-/* directional finite difference along a random direction u of a device tensor x [n] */
+/* L(x0 + h·u) for a device tensor x [n] */
+static double loss_at(double (*loss)(void *), void *ctx, float *x, const float *x0,
+                      const float *u, size_t n, double h) {
+    float *xp = cg_malloc(n * 4);
+    for (size_t i = 0; i < n; i++) xp[i] = x0[i] + (float)h * u[i];
+    k_upload(x, xp, n);
+    double l = loss(ctx);
+    free(xp);
+    return l;
+}
+
+/* directional derivative along a random direction u, by central differences with Richardson
+ * extrapolation over steps eps and 2·eps (truncation O(eps⁴); the fp32 forward's noise,
+ * ~1e-7·|L|/eps, is what remains), against <grad, u> */
 static void fd_check(const char *name, double (*loss)(void *), void *ctx, float *x, size_t n,
                      const float *grad_dev, double eps, double tol) {
-    float *u = cg_malloc(n * 4), *x0 = host_copy(x, n), *xp = cg_malloc(n * 4);
+    float *u = cg_malloc(n * 4), *x0 = host_copy(x, n);
     clip_random_fill_host(u, n, name, SEED, 0, 1);
     double analytic = dot_dev(grad_dev, u, n);
-    for (size_t i = 0; i < n; i++) xp[i] = x0[i] + (float)eps * u[i];
-    k_upload(x, xp, n);
-    double lp = loss(ctx);
-    for (size_t i = 0; i < n; i++) xp[i] = x0[i] - (float)eps * u[i];
-    k_upload(x, xp, n);
-    double lm = loss(ctx);
+    double d1 = (loss_at(loss, ctx, x, x0, u, n, eps) - loss_at(loss, ctx, x, x0, u, n, -eps)) / (2 * eps);
+    double d2 = (loss_at(loss, ctx, x, x0, u, n, 2 * eps) -
+                 loss_at(loss, ctx, x, x0, u, n, -2 * eps)) / (4 * eps);
     k_upload(x, x0, n);
-    double numeric = (lp - lm) / (2 * eps);
+    double numeric = (4 * d1 - d2) / 3;
     double err = fabs(numeric - analytic) / fmax(fabs(analytic), 1e-3);
     CHECK(err < tol, "%s: finite difference %.6g vs analytic %.6g (rel err %.2e)", name, numeric,
           analytic, err);
     printf("  fd %-28s numeric %+.6e analytic %+.6e rel err %.1e\n", name, numeric, analytic, err);
-    free(u), free(x0), free(xp);
+    free(u), free(x0);
 }
 
 typedef struct {
@@ -164,10 +179,10 @@ static void test_text_fd(const ClipModel *m) {
     TextCase c = text_case(m);
     text_run(m, &c, 1, 1, NULL);
     TextCtx ctx = {m, &c};
-    fd_check("text replace values", text_loss, &ctx, c.rep, TP * D, c.g_rep, 1e-2, 2e-3);
-    fd_check("text insert values", text_loss, &ctx, c.ins, TB * TP * D, c.g_ins, 1e-2, 2e-3);
-    fd_check("text input embeddings", text_loss, &ctx, c.emb, (size_t)TB * TT * D, c.d_in, 1e-2,
-             2e-3);
+    fd_check("text replace values", text_loss, &ctx, c.rep, TP * D, c.g_rep, FD_EPS, FD_TOL);
+    fd_check("text insert values", text_loss, &ctx, c.ins, TB * TP * D, c.g_ins, FD_EPS, FD_TOL);
+    fd_check("text input embeddings", text_loss, &ctx, c.emb, (size_t)TB * TT * D, c.d_in, FD_EPS,
+             FD_TOL);
 }
 
 /* ------------------------------------------------------------------------------------------- */
@@ -256,9 +271,9 @@ static void test_vision_fd(const ClipModel *m) {
     VisCase c = vis_case(m);
     vis_run(m, &c, 1, 1, NULL);
     VisCtx ctx = {m, &c};
-    fd_check("vision appended (pre ln_pre)", vis_loss, &ctx, c.app, VP * W, c.g_app, 1e-2, 2e-3);
-    fd_check("vision inserted at block 1", vis_loss, &ctx, c.ins, VP * W, c.g_ins, 1e-2, 2e-3);
-    fd_check("vision replaced at block 2", vis_loss, &ctx, c.rep, VP * W, c.g_rep, 1e-2, 2e-3);
+    fd_check("vision appended (pre ln_pre)", vis_loss, &ctx, c.app, VP * W, c.g_app, FD_EPS, FD_TOL);
+    fd_check("vision inserted at block 1", vis_loss, &ctx, c.ins, VP * W, c.g_ins, FD_EPS, FD_TOL);
+    fd_check("vision replaced at block 2", vis_loss, &ctx, c.rep, VP * W, c.g_rep, FD_EPS, FD_TOL);
 }
 
 /* a REPLACE at layer 0 of the text tower equals feeding (values − positions) as embeddings */

@@ -34,6 +34,7 @@ static inline double tl_max_rel(const float *a, const float *b, size_t n, double
 #define CHECK_CLOSE(name, a, b, n, tol)                                                  \
     do {                                                                                 \
         double e_ = tl_max_rel((a), (b), (n), 1e-30);                                    \
+        printf("  %-48s max rel err %.2e\n", (name), e_);                                \
         CHECK(e_ <= (tol), "%s: max error %.3g (relative to max |ref|) > %.3g", (name),  \
               e_, (double)(tol));                                                        \
     } while (0)
