@@ -32,14 +32,6 @@ static float *ref(const char *fmt, const char *g, size_t expect) {
     return r;
 }
 
-static double *ref64(const char *fmt, const char *g, size_t expect) {
-    float *f = ref(fmt, g, expect);
-    double *d = cg_malloc(expect * sizeof(double));
-    for (size_t i = 0; i < expect; i++) d[i] = f[i];
-    free(f);
-    return d;
-}
-
 static float *dev_upload(const float *h, size_t n) {
     float *d = k_alloc(n);
     k_upload(d, h, n);
