@@ -114,6 +114,14 @@ char *cg_read_gz(const char *path, size_t *len) {
         if (got == 0) break;
         n += (size_t)got;
     }
+    int code = Z_OK;
+    const char *msg = gzerror(g, &code);
+    if (code != Z_OK) { /* a truncated stream ends with Z_BUF_ERROR, not a read error */
+        cg_error_set("%s: corrupt or truncated gzip data (%s)", path, msg);
+        gzclose(g);
+        free(buf);
+        return NULL;
+    }
     gzclose(g);
     buf[n] = 0;
     if (len) *len = n;
