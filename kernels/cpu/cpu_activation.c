@@ -1,0 +1,59 @@
+/* kernels/cpu/cpu_activation.c — elementwise ops: QuickGELU x·σ(1.702x) and its derivative,
+ * residual add, broadcast add (bias rows, positional embeddings) and scaling. */
+#include "kernels/cpu/cpu_internal.h"
+
+void op_quickgelu(float *y, const float *x, size_t n) {
+    if (n == 0) return;
+    CPU_CHECK_PTR("op_quickgelu", y);
+    CPU_CHECK_PTR("op_quickgelu", x);
+    #pragma omp parallel for simd schedule(static) if (n >= CPU_PAR_MIN)
+    for (size_t i = 0; i < n; i++) y[i] = x[i] * cpu_sigmoidf(1.702f * x[i]);
+}
+
+/* d/dx x·σ(ax) = σ + a·x·σ·(1 − σ) */
+void op_quickgelu_backward(float *dx, const float *dy, const float *x, size_t n, int acc) {
+    if (n == 0) return;
+    CPU_CHECK_PTR("op_quickgelu_backward", dx);
+    CPU_CHECK_PTR("op_quickgelu_backward", dy);
+    CPU_CHECK_PTR("op_quickgelu_backward", x);
+    if (acc) {
+        #pragma omp parallel for simd schedule(static) if (n >= CPU_PAR_MIN)
+        for (size_t i = 0; i < n; i++) {
+            float s = cpu_sigmoidf(1.702f * x[i]);
+            dx[i] += dy[i] * (s + 1.702f * x[i] * s * (1.0f - s));
+        }
+    } else {
+        #pragma omp parallel for simd schedule(static) if (n >= CPU_PAR_MIN)
+        for (size_t i = 0; i < n; i++) {
+            float s = cpu_sigmoidf(1.702f * x[i]);
+            dx[i] = dy[i] * (s + 1.702f * x[i] * s * (1.0f - s));
+        }
+    }
+}
+
+void op_add(float *y, const float *x, size_t n) {
+    if (n == 0) return;
+    CPU_CHECK_PTR("op_add", y);
+    CPU_CHECK_PTR("op_add", x);
+    #pragma omp parallel for simd schedule(static) if (n >= CPU_PAR_MIN)
+    for (size_t i = 0; i < n; i++) y[i] += x[i];
+}
+
+void op_add_broadcast(float *y, const float *x, size_t outer, size_t n) {
+    if (outer == 0 || n == 0) return;
+    CPU_CHECK_PTR("op_add_broadcast", y);
+    CPU_CHECK_PTR("op_add_broadcast", x);
+    #pragma omp parallel for schedule(static) if (outer * n >= CPU_PAR_MIN)
+    for (size_t o = 0; o < outer; o++) {
+        float *yo = y + o * n;
+        #pragma omp simd
+        for (size_t j = 0; j < n; j++) yo[j] += x[j];
+    }
+}
+
+void op_scale(float *y, float alpha, size_t n) {
+    if (n == 0) return;
+    CPU_CHECK_PTR("op_scale", y);
+    #pragma omp parallel for simd schedule(static) if (n >= CPU_PAR_MIN)
+    for (size_t i = 0; i < n; i++) y[i] *= alpha;
+}

@@ -1,0 +1,145 @@
+/* kernels/cpu/cpu_backend.c — CPU backend state (thread count shared by OpenMP and OpenBLAS)
+ * and tensor memory: aligned zero-filled allocation, fill/copy, host<->"device" transfers and
+ * the fp16/bf16 -> fp32 upload. On the CPU a device pointer is a host pointer. */
+#include <cblas.h>   // defines: openblas_set_num_threads
+#include <omp.h>     // defines: omp_get_num_procs, omp_set_num_threads, omp_get_max_threads
+#include <stdlib.h>  // defines: posix_memalign, free
+
+#include "kernels/cpu/cpu_internal.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "k_upload / k_upload_cast assume a little-endian host"
+#endif
+
+static int cpu_threads; /* 0 until k_init_cpu */
+
+void k_init_cpu(int threads) {
+    if (threads <= 0) threads = omp_get_num_procs();
+    if (threads < 1) threads = 1;
+    cpu_threads = threads;
+    omp_set_num_threads(threads);
+    openblas_set_num_threads(threads);
+}
+
+int k_threads(void) { return cpu_threads > 0 ? cpu_threads : omp_get_max_threads(); }
+
+KBackendKind k_backend(void) { return K_BACKEND_CPU; }
+
+const char *k_backend_name(void) { return "cpu"; }
+
+/* ---- memory --------------------------------------------------------------------------------- */
+
+float *k_alloc(size_t n) {
+    if (n > (SIZE_MAX - 63) / sizeof(float))
+        cg_fatal("k_alloc: %zu floats overflow the address space", n);
+    size_t bytes = (n * sizeof(float) + 63) & ~(size_t)63;
+    if (bytes == 0) bytes = 64;
+    void *p = NULL;
+    if (posix_memalign(&p, 64, bytes) != 0 || !p)
+        cg_fatal("k_alloc: out of memory allocating %zu floats (%.1f MiB)", n,
+                 (double)bytes / (1024.0 * 1024.0));
+    /* zero in parallel: first touch places pages near the threads that will use them */
+    char *c = p;
+    #pragma omp parallel for schedule(static) if (bytes >= 4 * CPU_PAR_MIN)
+    for (size_t off = 0; off < bytes; off += 4096) {
+        size_t len = bytes - off < 4096 ? bytes - off : 4096;
+        memset(c + off, 0, len);
+    }
+    return p;
+}
+
+void k_free(float *p) { free(p); }
+
+void k_zero(float *p, size_t n) {
+    if (n == 0) return;
+    CPU_CHECK_PTR("k_zero", p);
+    #pragma omp parallel for simd schedule(static) if (n >= 4 * CPU_PAR_MIN)
+    for (size_t i = 0; i < n; i++) p[i] = 0.0f;
+}
+
+void k_fill(float *p, float value, size_t n) {
+    if (n == 0) return;
+    CPU_CHECK_PTR("k_fill", p);
+    #pragma omp parallel for simd schedule(static) if (n >= 4 * CPU_PAR_MIN)
+    for (size_t i = 0; i < n; i++) p[i] = value;
+}
+
+/* memcpy in parallel chunks (dst and src must not overlap) */
+static void copy_floats(float *dst, const float *src, size_t n) {
+    const size_t chunk = (size_t)1 << 16;
+    if (n < 4 * CPU_PAR_MIN) {
+        memcpy(dst, src, n * sizeof(float));
+        return;
+    }
+    size_t nchunks = (n + chunk - 1) / chunk;
+    #pragma omp parallel for schedule(static)
+    for (size_t c = 0; c < nchunks; c++) {
+        size_t off = c * chunk, len = n - off < chunk ? n - off : chunk;
+        memcpy(dst + off, src + off, len * sizeof(float));
+    }
+}
+
+void k_copy(float *dst, const float *src, size_t n) {
+    if (n == 0 || dst == src) return;
+    CPU_CHECK_PTR("k_copy", dst);
+    CPU_CHECK_PTR("k_copy", src);
+    uintptr_t d = (uintptr_t)dst, s = (uintptr_t)src, bytes = n * sizeof(float);
+    if (d < s + bytes && s < d + bytes) {  /* overlapping ranges: let memmove handle it */
+        memmove(dst, src, n * sizeof(float));
+        return;
+    }
+    copy_floats(dst, src, n);
+}
+
+void k_upload(float *dst, const float *host_src, size_t n) {
+    if (n == 0) return;
+    CPU_CHECK_PTR("k_upload", dst);
+    CPU_CHECK_PTR("k_upload", host_src);
+    copy_floats(dst, host_src, n);
+}
+
+void k_download(float *host_dst, const float *src, size_t n) {
+    if (n == 0) return;
+    CPU_CHECK_PTR("k_download", host_dst);
+    CPU_CHECK_PTR("k_download", src);
+    copy_floats(host_dst, src, n);
+}
+
+/* ---- dtype conversion ------------------------------------------------------------------------ */
+
+/* IEEE binary16 bits -> fp32 bits, exact for every input (subnormals, ±0, ±inf, NaN payload) */
+static inline uint32_t f16_to_f32_bits(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu;
+    if (exp == 0x1f) return sign | 0x7f800000u | (mant << 13);           /* inf / NaN */
+    if (exp != 0) return sign | ((exp + 112u) << 23) | (mant << 13);     /* normal: 127-15 */
+    /* zero or subnormal: mant * 2^-24 is exact in fp32 (a normal float for mant > 0) */
+    return sign | cpu_float_to_bits((float)mant * 0x1p-24f);
+}
+
+void k_upload_cast(float *dst, const void *host_src, KDtype dt, size_t n) {
+    if (n == 0) return;
+    CPU_CHECK_PTR("k_upload_cast", dst);
+    CPU_CHECK_PTR("k_upload_cast", host_src);
+    const unsigned char *s = host_src;
+    switch (dt) {
+    case K_F32:
+        copy_floats(dst, host_src, n); /* memcpy: alignment of the source does not matter */
+        return;
+    case K_F16:
+        #pragma omp parallel for schedule(static) if (n >= CPU_PAR_MIN)
+        for (size_t i = 0; i < n; i++) {
+            uint16_t h = (uint16_t)(s[2 * i] | (s[2 * i + 1] << 8));
+            dst[i] = cpu_bits_to_float(f16_to_f32_bits(h));
+        }
+        return;
+    case K_BF16:
+        #pragma omp parallel for schedule(static) if (n >= CPU_PAR_MIN)
+        for (size_t i = 0; i < n; i++) {
+            uint32_t b = (uint32_t)s[2 * i] | ((uint32_t)s[2 * i + 1] << 8);
+            dst[i] = cpu_bits_to_float(b << 16);
+        }
+        return;
+    }
+    cg_fatal("k_upload_cast: dtype %d must be K_F32, K_F16 or K_BF16", (int)dt);
+}
