@@ -15,7 +15,7 @@
 #include "kernels/ops.h"
 #include "testlib.h"
 
-/* ---- helpers ---------------------------------------------------------------------------------- */
+/* ---- helpers --------------------------------------------------------------------------------- */
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 
@@ -106,7 +106,7 @@ static void fd_grad(double *g, double *x, size_t n, size_t step, double h, LossF
 
 #define FD_H 1e-5
 
-/* ---- memory and uploads -------------------------------------------------------------------------- */
+/* ---- memory and uploads ---------------------------------------------------------------------- */
 
 static void test_memory(void) {
     printf("memory\n");
@@ -265,10 +265,13 @@ static double mat_loss(void *c) {
 
 static void test_matmul(void) {
     printf("matmul forward / backward\n");
-    const int shapes[][3] = {{1, 1, 1}, {7, 13, 11}, {33, 70, 19}, {5, 129, 67}};
+    /* the last two are large enough to be split over the threads: by rows, then by columns */
+    const int shapes[][4] = {{1, 1, 1, 1},     {7, 13, 11, 1},    {33, 70, 19, 1},
+                             {5, 129, 67, 1},  {300, 100, 201, 997}, {12, 300, 2000, 97}};
     char name[128];
-    for (int si = 0; si < 4; si++) {
+    for (int si = 0; si < 6; si++) {
         int n = shapes[si][0], k = shapes[si][1], m = shapes[si][2];
+        size_t step = (size_t)shapes[si][3];
         size_t nx = (size_t)n * k, nw = (size_t)m * k, ny = (size_t)n * m;
         float *x = host_rand(nx, -1, 1), *w = host_rand(nw, -1, 1), *b = host_rand(m, -1, 1);
         float *y0 = host_rand(ny, -1, 1), *wt = host_rand(ny, -1, 1);
@@ -289,11 +292,11 @@ static void test_matmul(void) {
                         for (size_t i = 0; i < ny; i++) ref[i] += y0d[i];
                     snprintf(name, sizeof name, "op_matmul n=%d k=%d m=%d %s bias=%d acc=%d", n,
                              k, m, layout ? "IN_OUT" : "OUT_IN", bias, acc);
-                    report(name, err_rel(got, ref, ny, 1, 1e-30), 1e-6);
+                    report(name, err_rel(got, ref, ny, 1, 1e-30), 2e-6);
                 }
             /* activation gradient against finite differences of the reference */
             MatCtx c = {xd, wd, NULL, wtd, ref, n, k, m, (KWLayout)layout};
-            fd_grad(g, xd, nx, 1, FD_H, mat_loss, &c);
+            fd_grad(g, xd, nx, step, FD_H, mat_loss, &c);
             for (int acc = 0; acc < 2; acc++) {
                 k_upload(ddx, x, nx); /* prior content: garbage (acc=0) or base (acc=1) */
                 op_matmul_backward(ddx, dwt, dw_, n, k, m, (KWLayout)layout, acc);
@@ -302,7 +305,7 @@ static void test_matmul(void) {
                     for (size_t i = 0; i < nx; i++) gx[i] -= x[i];
                 snprintf(name, sizeof name, "op_matmul_backward dx vs FD n=%d k=%d m=%d %s acc=%d",
                          n, k, m, layout ? "IN_OUT" : "OUT_IN", acc);
-                report(name, err_rel(gx, g, nx, 1, 1e-30), 2e-6);
+                report(name, err_rel(gx, g, nx, step, 1e-30), 2e-6);
             }
         }
         free(x), free(w), free(b), free(y0), free(wt), free(xd), free(wd), free(bd), free(y0d);
@@ -313,10 +316,12 @@ static void test_matmul(void) {
 
 static void test_dense_backward(void) {
     printf("dense backward\n");
-    const int shapes[][3] = {{7, 13, 11}, {40, 9, 70}};
+    /* the last: dw = dyᵀx and dx = dy·W large enough to be split over the threads */
+    const int shapes[][4] = {{7, 13, 11, 1}, {40, 9, 70, 1}, {400, 90, 150, 97}};
     char name[128];
-    for (int si = 0; si < 2; si++) {
+    for (int si = 0; si < 3; si++) {
         int n = shapes[si][0], k = shapes[si][1], m = shapes[si][2];
+        size_t step = (size_t)shapes[si][3], bstep = step > 1 ? 7 : 1;
         size_t nx = (size_t)n * k, nw = (size_t)m * k, ny = (size_t)n * m;
         float *x = host_rand(nx, -1, 1), *w = host_rand(nw, -1, 1), *b = host_rand(m, -1, 1);
         float *wt = host_rand(ny, -1, 1), *base = host_rand(nx + nw + m, -1, 1);
@@ -325,9 +330,9 @@ static void test_dense_backward(void) {
         double *gx = cg_malloc(nx * sizeof(double)), *gw = cg_malloc(nw * sizeof(double));
         double *gb = cg_malloc(m * sizeof(double));
         MatCtx c = {xd, wd, bd, wtd, y, n, k, m, K_W_OUT_IN};
-        fd_grad(gx, xd, nx, 1, FD_H, mat_loss, &c);
-        fd_grad(gw, wd, nw, 1, FD_H, mat_loss, &c);
-        fd_grad(gb, bd, m, 1, FD_H, mat_loss, &c);
+        fd_grad(gx, xd, nx, step, FD_H, mat_loss, &c);
+        fd_grad(gw, wd, nw, step, FD_H, mat_loss, &c);
+        fd_grad(gb, bd, m, bstep, FD_H, mat_loss, &c);
         /* parameter gradients accumulate onto prior content */
         for (size_t i = 0; i < nw; i++) gw[i] += base[nx + i];
         for (int j = 0; j < m; j++) gb[j] += base[nx + nw + j];
@@ -347,27 +352,27 @@ static void test_dense_backward(void) {
                 for (size_t i = 0; i < nx; i++) hx[i] -= base[i];
             snprintf(name, sizeof name, "op_dense_backward n=%d k=%d m=%d acc=%d: dx vs FD", n,
                      k, m, acc);
-            report(name, err_rel(hx, gx, nx, 1, 1e-30), 2e-6);
+            report(name, err_rel(hx, gx, nx, step, 1e-30), 2e-6);
             snprintf(name, sizeof name, "op_dense_backward n=%d k=%d m=%d acc=%d: dw (+=) vs FD",
                      n, k, m, acc);
-            report(name, err_rel(hw, gw, nw, 1, 1e-30), 2e-6);
+            report(name, err_rel(hw, gw, nw, step, 1e-30), 2e-6);
             snprintf(name, sizeof name, "op_dense_backward n=%d k=%d m=%d acc=%d: db (+=) vs FD",
                      n, k, m, acc);
-            report(name, err_rel(hb, gb, m, 1, 1e-30), 2e-6);
+            report(name, err_rel(hb, gb, m, bstep, 1e-30), 2e-6);
         }
         /* NULL outputs are skipped: dx only leaves nothing else to write */
         k_upload(ddx, base, nx);
         op_dense_backward(ddx, NULL, NULL, dwt, dxx, dww, n, k, m, 0);
         k_download(hx, ddx, nx);
         snprintf(name, sizeof name, "op_dense_backward dx only (dw=db=NULL) n=%d", n);
-        report(name, err_rel(hx, gx, nx, 1, 1e-30), 2e-6);
+        report(name, err_rel(hx, gx, nx, step, 1e-30), 2e-6);
         free(x), free(w), free(b), free(wt), free(base), free(xd), free(wd), free(bd);
         free(wtd), free(y), free(gx), free(gw), free(gb), free(hx), free(hw), free(hb);
         k_free(dxx), k_free(dww), k_free(dwt), k_free(ddx), k_free(ddw), k_free(ddb);
     }
 }
 
-/* ---- layernorm -------------------------------------------------------------------------------- */
+/* ---- layernorm ------------------------------------------------------------------------------- */
 
 typedef struct {
     const double *x, *g, *b, *wt;
@@ -457,7 +462,8 @@ static void test_layernorm_case(int n, int d, size_t step) {
     k_upload(ddx, base, nx);
     op_layernorm_backward(ddx, NULL, NULL, dwt, dx_, dm, dr, dg, n, d, 0);
     k_download(hx, ddx, nx);
-    snprintf(name, sizeof name, "op_layernorm_backward n=%d d=%d frozen gamma/beta: dx vs FD", n, d);
+    snprintf(name, sizeof name, "op_layernorm_backward n=%d d=%d frozen gamma/beta: dx vs FD", n,
+             d);
     report(name, err_rel(hx, gx, nx, step, 1e-30), 1e-5);
 
     free(x), free(g), free(b), free(wt), free(base), free(xd), free(gd), free(bd), free(wtd);
@@ -473,7 +479,7 @@ static void test_layernorm(void) {
     test_layernorm_case(48, 768, 97); /* parallel path; finite differences on a sample of x */
 }
 
-/* ---- elementwise -------------------------------------------------------------------------------- */
+/* ---- elementwise ----------------------------------------------------------------------------- */
 
 typedef struct {
     const double *x, *wt;
@@ -504,7 +510,7 @@ static void test_elementwise(void) {
     float *hy = host_from(dy, n);
     /* relative per element where |y| > 1e-30: the tails must be accurate too */
     report("op_quickgelu x in [-12,12] and extremes (elementwise rel)",
-           err_elem(hy, y, n, 1e-30), 2e-6);
+           err_elem(hy, y, n, 1e-30), 4e-6);
     CHECK(hy[1] == 0.0f && hy[0] == 0.0f && hy[8] == 1e30f && hy[9] == 0.0f,
           "op_quickgelu: special values %g %g %g %g", hy[0], hy[1], hy[8], hy[9]);
 
@@ -566,7 +572,7 @@ static void test_elementwise(void) {
     k_free(dx_), k_free(dy), k_free(dxb), k_free(dwt), k_free(ddx), k_free(da), k_free(dbb);
 }
 
-/* ---- attention -------------------------------------------------------------------------------- */
+/* ---- attention ------------------------------------------------------------------------------- */
 
 /* A test layout: q in its own buffer or interleaved with k and v. Buffers are described by
  * (rows, ld) and offsets of q/k/v inside them. */
@@ -761,7 +767,7 @@ static void test_attention_case(const char *label, AttnCase *ac, size_t step) {
     for (int part = 0; part < nparts; part++)
         e_fd = fmax(e_fd, err_part(akv, gkv, ac->nkv, step, s->ld_kv, poff[part], w));
     snprintf(name, sizeof name, "attention reference backward %s: vs FD", label);
-    report(name, e_fd, 1e-7);
+    report(name, e_fd, 3e-7);
 
     /* the float backward, '=' and '+=' */
     float *dwt = dev_from(wt, ac->no);
@@ -854,7 +860,7 @@ static void test_attention(void) {
     test_attention_case("causal Tq=40 < Tk=90 q_pos, dh=64 (FD sample)", &h, 61);
 }
 
-/* ---- loss and feature normalisation ------------------------------------------------------------ */
+/* ---- loss and feature normalisation ---------------------------------------------------------- */
 
 typedef struct {
     const double *l;
@@ -1081,7 +1087,7 @@ static void test_im2col(void) {
     k_free(dimg), k_free(dc);
 }
 
-/* ---- fatal argument checks (in a child process) ------------------------------------------------ */
+/* ---- fatal argument checks (in a child process) ---------------------------------------------- */
 
 static void child_exit(void) { _exit(1); } /* skip library destructors in the forked child */
 

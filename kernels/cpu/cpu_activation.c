@@ -1,6 +1,17 @@
 /* kernels/cpu/cpu_activation.c — elementwise ops: QuickGELU x·σ(1.702x) and its derivative,
  * residual add, broadcast add (bias rows, positional embeddings) and scaling. */
+/* No code here reads the floating-point exception flags; without this GCC will not if-convert
+ * the clamps in cpu_expf on AVX2 machines and leaves the exponential loops scalar. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
 #include "kernels/cpu/cpu_internal.h"
+
+/* 512-bit vectors where the machine has them (GCC defaults to 256 bits on AVX-512 machines):
+ * QuickGELU is compute-bound in its exponential */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC target("prefer-vector-width=512")
+#endif
 
 void op_quickgelu(float *y, const float *x, size_t n) {
     if (n == 0) return;

@@ -4,6 +4,11 @@
  * K_h / V_h transposed and padded so that every inner loop is a contiguous, vectorisable
  * multiply-add over keys or head features. Softmax in fp32 with max subtraction; masked
  * entries get probability exactly 0. No BLAS calls happen inside the parallel region. */
+/* No code here reads the floating-point exception flags; without this GCC will not if-convert
+ * the clamps in cpu_expf on AVX2 machines and leaves the exponential loops scalar. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
 #include <stdlib.h>  // defines: posix_memalign, free
 
 #include "kernels/cpu/cpu_internal.h"
@@ -14,12 +19,14 @@
 #pragma GCC target("prefer-vector-width=512")
 #endif
 
-/* register tile of the small products: MR rows × NR columns of C are held in registers */
-#ifndef ATTN_MR
+/* register tile of the small products: MR rows × NR columns of C are held in registers
+ * (AVX-512: 16 of 32 zmm registers; otherwise 12 of 16 ymm registers) */
+#if !defined(ATTN_MR) && defined(__AVX512F__)
 #define ATTN_MR 8
-#endif
-#ifndef ATTN_NR
 #define ATTN_NR 32
+#elif !defined(ATTN_MR)
+#define ATTN_MR 6
+#define ATTN_NR 16
 #endif
 #ifndef ATTN_QB
 #define ATTN_QB 32
@@ -29,25 +36,32 @@ enum { MR = ATTN_MR, NR = ATTN_NR, QB = ATTN_QB /* query rows per softmax block 
 static inline int imin(int a, int b) { return a < b ? a : b; }
 static inline int round_up(int a, int m) { return (a + m - 1) / m * m; }
 
-/* ---- small dense products --------------------------------------------------------------------- */
+/* ---- small dense products -------------------------------------------------------------------- */
 
-/* C[MR,NR] = alpha·A·B[K,NR] (+ C when acc), the full register tile. Element (r, p) of A is
- * A[r*ars + p*aps]: (lda, 1) for A, (1, lda) for a transposed A. */
-static inline void tile_full(int K, float alpha, const float *restrict A, int ars, int aps,
-                             const float *restrict B, int ldb, float *restrict C, int ldc,
-                             int acc) {
+#if defined(__GNUC__)
+#define ATTN_INLINE inline __attribute__((always_inline))
+#else
+#define ATTN_INLINE inline
+#endif
+
+/* C[mr,NR] = alpha·A·B[K,NR] (+ C when acc), a full-width register tile. Element (r, p) of A
+ * is A[r*ars + p*aps]: (lda, 1) for A, (1, lda) for a transposed A. Always inlined with a
+ * constant mr, so that the accumulators live in registers. */
+static ATTN_INLINE void tile_rows(const int mr, int K, float alpha, const float *restrict A,
+                                  int ars, int aps, const float *restrict B, int ldb,
+                                  float *restrict C, int ldc, int acc) {
     float c[MR][NR];
-    for (int r = 0; r < MR; r++)
+    for (int r = 0; r < mr; r++)
         for (int j = 0; j < NR; j++) c[r][j] = 0.0f;
     for (int p = 0; p < K; p++) {
         const float *b = B + (size_t)p * ldb, *a = A + (size_t)p * aps;
-        for (int r = 0; r < MR; r++) {
+        for (int r = 0; r < mr; r++) {
             float ar = a[(size_t)r * ars];
             #pragma omp simd
             for (int j = 0; j < NR; j++) c[r][j] = CPU_FMA(ar, b[j], c[r][j]);
         }
     }
-    for (int r = 0; r < MR; r++) {
+    for (int r = 0; r < mr; r++) {
         float *cr = C + (size_t)r * ldc;
         if (acc) {
             #pragma omp simd
@@ -59,7 +73,7 @@ static inline void tile_full(int K, float alpha, const float *restrict A, int ar
     }
 }
 
-/* the same for a partial tile of mr <= MR rows and nr <= NR columns */
+/* a tile of mr <= MR rows and nr < NR columns (only when N is not a multiple of NR) */
 static void tile_edge(int mr, int nr, int K, float alpha, const float *restrict A, int ars,
                       int aps, const float *restrict B, int ldb, float *restrict C, int ldc,
                       int acc) {
@@ -86,14 +100,27 @@ static inline void gemm_strided(int M, int N, int K, float alpha, const float *A
                                 int aps, const float *B, int ldb, float *C, int ldc, int acc) {
     for (int j = 0; j < N; j += NR) {
         int nr = imin(NR, N - j);
-        for (int i = 0; i < M; i += MR) {
-            int mr = imin(MR, M - i);
+        for (int i = 0; i < M;) {
+            int rem = M - i;
             const float *Ai = A + (size_t)i * ars;
             float *Cij = C + (size_t)i * ldc + j;
-            if (mr == MR && nr == NR)
-                tile_full(K, alpha, Ai, ars, aps, B + j, ldb, Cij, ldc, acc);
-            else
+            if (nr < NR) {
+                int mr = imin(MR, rem);
                 tile_edge(mr, nr, K, alpha, Ai, ars, aps, B + j, ldb, Cij, ldc, acc);
+                i += mr;
+            } else if (rem >= MR) { /* remaining rows in tiles of MR, then 4, 2, 1 */
+                tile_rows(MR, K, alpha, Ai, ars, aps, B + j, ldb, Cij, ldc, acc);
+                i += MR;
+            } else if (rem >= 4) {
+                tile_rows(4, K, alpha, Ai, ars, aps, B + j, ldb, Cij, ldc, acc);
+                i += 4;
+            } else if (rem >= 2) {
+                tile_rows(2, K, alpha, Ai, ars, aps, B + j, ldb, Cij, ldc, acc);
+                i += 2;
+            } else {
+                tile_rows(1, K, alpha, Ai, ars, aps, B + j, ldb, Cij, ldc, acc);
+                i += 1;
+            }
         }
     }
 }
@@ -127,7 +154,7 @@ static void transpose_pad(float *restrict dst, int ldd, const float *restrict sr
         for (int j = rows; j < pad; j++) dst[(size_t)c * ldd + j] = 0.0f;
 }
 
-/* ---- shapes and masks ------------------------------------------------------------------------- */
+/* ---- shapes and masks ------------------------------------------------------------------------ */
 
 static void check_shape(const char *fn, const KAttnShape *s) {
     if (!s) cg_fatal("%s: shape must not be NULL", fn);
@@ -158,7 +185,7 @@ static float *scratch(size_t n) {
     return p;
 }
 
-/* ---- forward ---------------------------------------------------------------------------------- */
+/* ---- forward --------------------------------------------------------------------------------- */
 
 /* one (b, h): kt [dh][tkp] and sb [QB][tkp] are thread-local scratch */
 static void forward_bh(float *o, float *probs, const float *q, const float *k, const float *v,
@@ -185,7 +212,11 @@ static void forward_bh(float *o, float *probs, const float *q, const float *k, c
         for (int r = 0; r < qn; r++) {
             float *row = sb + (size_t)r * tkp;
             int lim = key_limit(s, b, i0 + r);
-            float sum = cpu_exp_sum(row, lim, cpu_max(row, lim));
+            /* whole vectors: the columns lim..lim16-1 (inside the padded row) are masked to
+             * -inf and come out of the exponential as exact zeros */
+            int lim16 = imin(round_up(lim, CPU_LANES), tkp);
+            for (int j = lim; j < lim16; j++) row[j] = -INFINITY;
+            float sum = cpu_exp_sum(row, lim16, cpu_max(row, lim16));
             inv[r] = 1.0f / sum;
             for (int j = lim; j < lmax; j++) row[j] = 0.0f;
             if (pb) {
@@ -226,7 +257,7 @@ void op_attention(float *o, float *probs, const float *q, const float *k, const 
     }
 }
 
-/* ---- backward --------------------------------------------------------------------------------- */
+/* ---- backward -------------------------------------------------------------------------------- */
 
 /* one (b, h) with thread-local scratch vt [dh][tkp] (V_hᵀ) and ds [Tq][tkp] (dP, then dS).
  * dq/dk/dv (any may be NULL) get '=' when acc == 0: this pair owns the dh-column slice of every

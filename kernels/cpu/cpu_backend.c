@@ -1,6 +1,7 @@
-/* kernels/cpu/cpu_backend.c — CPU backend state (thread count shared by OpenMP and OpenBLAS)
- * and tensor memory: aligned zero-filled allocation, fill/copy, host<->"device" transfers and
- * the fp16/bf16 -> fp32 upload. On the CPU a device pointer is a host pointer. */
+/* kernels/cpu/cpu_backend.c — CPU backend state (the OpenMP thread count; OpenBLAS runs
+ * single-threaded inside OpenMP regions, see cpu_matmul.c) and tensor memory: aligned
+ * zero-filled allocation, fill/copy, host<->"device" transfers and the fp16/bf16 -> fp32
+ * upload. On the CPU a device pointer is a host pointer. */
 #include <cblas.h>   // defines: openblas_set_num_threads
 #include <omp.h>     // defines: omp_get_num_procs, omp_set_num_threads, omp_get_max_threads
 #include <stdlib.h>  // defines: posix_memalign, free
@@ -18,10 +19,17 @@ void k_init_cpu(int threads) {
     if (threads < 1) threads = 1;
     cpu_threads = threads;
     omp_set_num_threads(threads);
-    openblas_set_num_threads(threads);
+    /* one thread pool: the products split their work over the OpenMP threads and call OpenBLAS
+     * single-threaded from each (cpu_matmul.c explains why) */
+    openblas_set_num_threads(1);
 }
 
-int k_threads(void) { return cpu_threads > 0 ? cpu_threads : omp_get_max_threads(); }
+/* Ops used before k_init_cpu initialise with OpenMP's default thread count (OMP_NUM_THREADS or
+ * all cores), so that OpenBLAS is never multithreaded inside the OpenMP regions. */
+int k_threads(void) {
+    if (cpu_threads <= 0) k_init_cpu(omp_get_max_threads());
+    return cpu_threads;
+}
 
 KBackendKind k_backend(void) { return K_BACKEND_CPU; }
 

@@ -1,6 +1,6 @@
 /* kernels/cpu/cpu_internal.h — private helpers of the CPU backend: a vectorisable expf, a
- * fused multiply-add macro, work thresholds for OpenMP regions and shape checks. Only the
- * files of kernels/cpu include it. */
+ * fused multiply-add macro, lane-parallel row reductions, the work threshold for OpenMP
+ * regions and argument checks. Only the files of kernels/cpu include it. */
 #ifndef CLIPGRID_KERNELS_CPU_INTERNAL_H
 #define CLIPGRID_KERNELS_CPU_INTERNAL_H
 
@@ -34,28 +34,29 @@ static inline uint32_t cpu_float_to_bits(float f) {
     return v.u;
 }
 
-/* exp(x) in fp32 with ~1 ulp error, written so that loops over it vectorise (no libm call).
- * Above 88.7228 the result is +inf, below -87.3365 it is 0 (no subnormal results); NaN
- * propagates. */
+/* exp(x) in fp32 with ~1 ulp error, written so that loops over it vectorise: no libm call and
+ * no selects but two clamps (the files that loop over it turn off -ftrapping-math, without
+ * which GCC does not if-convert those on AVX2). x is clamped to [-88, 88.8] and 2^n is built
+ * from the exponent bits: below about -87.68 the result is exactly 0 (no subnormal results
+ * there), from 88.376 (2^127.5) on it is +inf; NaN propagates. */
 static inline float cpu_expf(float x) {
-    const float magic = 12582912.0f;  /* 1.5 * 2^23: adding it rounds to an integer */
-    float xc = x > 88.37626f ? 88.37626f : x;
-    xc = xc < -87.33654f ? -87.33654f : xc;
+    const float magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
+    float xc = x > 88.8f ? 88.8f : x;
+    xc = xc < -88.0f ? -88.0f : xc;
     float t = xc * 1.44269504088896341f + magic;
-    float n = t - magic;                                     /* round(x / ln 2) */
+    float n = t - magic;                                     /* round(x / ln 2), -127..128 */
     int32_t ni = (int32_t)(cpu_float_to_bits(t) - cpu_float_to_bits(magic));
     float r = CPU_FMA(n, -0.693359375f, xc);                 /* x - n ln2, Cody-Waite */
     r = CPU_FMA(n, 2.12194440e-4f, r);
-    float p = 1.9875691500e-4f;                              /* Taylor-like minimax on ±ln2/2 */
+    float p = 1.9875691500e-4f;                              /* minimax on ±ln2/2 */
     p = CPU_FMA(p, r, 1.3981999507e-3f);
     p = CPU_FMA(p, r, 8.3334519073e-3f);
     p = CPU_FMA(p, r, 4.1665795894e-2f);
     p = CPU_FMA(p, r, 1.6666665459e-1f);
     p = CPU_FMA(p, r, 5.0000001201e-1f);
     p = CPU_FMA(p, r * r, r + 1.0f);
-    float e = p * cpu_bits_to_float((uint32_t)(ni + 127) << 23);
-    e = x > 88.72283f ? INFINITY : e;
-    return x < -87.33654f ? 0.0f : e;
+    /* 2^n: exponent field n + 127 in 0..255, i.e. 0 (flush) .. +inf at the ends */
+    return p * cpu_bits_to_float((uint32_t)(ni + 127) << 23);
 }
 
 /* logistic sigmoid via cpu_expf */
@@ -69,11 +70,13 @@ static inline float cpu_max(const float *x, int n) {
     float m[CPU_LANES];
     for (int l = 0; l < CPU_LANES; l++) m[l] = -INFINITY;
     int j = 0;
-    for (; j + CPU_LANES <= n; j += CPU_LANES)
-        for (int l = 0; l < CPU_LANES; l++) m[l] = x[j + l] > m[l] ? x[j + l] : m[l];
+    for (; j + CPU_LANES <= n; j += CPU_LANES) {
+        #pragma omp simd
+        for (int l = 0; l < CPU_LANES; l++) m[l] = m[l] < x[j + l] ? x[j + l] : m[l];
+    }
     float r = -INFINITY;
-    for (; j < n; j++) r = x[j] > r ? x[j] : r;
-    for (int l = 0; l < CPU_LANES; l++) r = m[l] > r ? m[l] : r;
+    for (; j < n; j++) r = r < x[j] ? x[j] : r;
+    for (int l = 0; l < CPU_LANES; l++) r = r < m[l] ? m[l] : r;
     return r;
 }
 
@@ -81,11 +84,13 @@ static inline float cpu_max(const float *x, int n) {
 static inline float cpu_exp_sum(float *x, int n, float sub) {
     float s[CPU_LANES] = {0};
     int j = 0;
-    for (; j + CPU_LANES <= n; j += CPU_LANES)
+    for (; j + CPU_LANES <= n; j += CPU_LANES) {
+        #pragma omp simd
         for (int l = 0; l < CPU_LANES; l++) {
             x[j + l] = cpu_expf(x[j + l] - sub);
             s[l] += x[j + l];
         }
+    }
     float r = 0.0f;
     for (; j < n; j++) {
         x[j] = cpu_expf(x[j] - sub);
@@ -98,8 +103,10 @@ static inline float cpu_exp_sum(float *x, int n, float sub) {
 static inline float cpu_dot(const float *a, const float *b, int n) {
     float s[CPU_LANES] = {0};
     int j = 0;
-    for (; j + CPU_LANES <= n; j += CPU_LANES)
+    for (; j + CPU_LANES <= n; j += CPU_LANES) {
+        #pragma omp simd
         for (int l = 0; l < CPU_LANES; l++) s[l] = CPU_FMA(a[j + l], b[j + l], s[l]);
+    }
     float r = 0.0f;
     for (; j < n; j++) r = CPU_FMA(a[j], b[j], r);
     for (int l = 0; l < CPU_LANES; l++) r += s[l];
