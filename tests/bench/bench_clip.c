@@ -83,8 +83,12 @@ int main(int argc, char **argv) {
     int threads = argc > 1 ? atoi(argv[1]) : 0, B = argc > 2 ? atoi(argv[2]) : 8;
     k_init_cpu(threads);
     printf("backend %s, %d threads\n", k_backend_name(), k_threads());
+    /* the reference: OpenBLAS's own threading on all the backend's threads (the backend itself
+     * runs OpenBLAS single-threaded inside its OpenMP regions) */
+    openblas_set_num_threads(k_threads());
     double peak = bench_sgemm(3072, 3);
-    printf("sgemm 3072^3 (OpenBLAS)            %8.1f GFLOP/s\n", peak);
+    openblas_set_num_threads(1);
+    printf("sgemm 3072^3 (OpenBLAS, %d threads) %8.1f GFLOP/s\n", k_threads(), peak);
     ClipConfig cfg;
     clip_config_from_arch(&cfg, "ViT-B/16");
     ClipModel m;
