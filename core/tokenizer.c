@@ -210,6 +210,25 @@ static int parse_merge(const char *line, size_t *space) {
     return 0;
 }
 
+/* lines[1..n] are merge lines "A B": split each in place into ma[r], mb[r]. Returns 0, or −1
+ * with an error naming `path` and the 1-based line number. */
+static int split_merges(char **lines, int n, const char *path, char **ma, char **mb) {
+    for (int r = 0; r < n; r++) {
+        char *line = lines[1 + r];
+        size_t sp;
+        if (parse_merge(line, &sp)) {
+            cg_error_set("%s: bad merge line %d: \"%.60s\" (expected two symbols separated by one "
+                         "space)",
+                         path, r + 2, line);
+            return -1;
+        }
+        line[sp] = 0;
+        ma[r] = line;
+        mb[r] = line + sp + 1;
+    }
+    return 0;
+}
+
 /* shared tail of both loaders: strings[] hold every id's symbol; merges given as (A, B) strings */
 static Tokenizer *finish(Tokenizer *t, const char *what, char **ma, char **mb, int first_line,
                          const StrMap *vocab) {
@@ -328,21 +347,9 @@ Tokenizer *tokenizer_load(const char *path) {
     t->n_vocab = 512 + t->n_merges + 2;
     ma = cg_malloc((size_t)t->n_merges * sizeof *ma);
     mb = cg_malloc((size_t)t->n_merges * sizeof *mb);
+    if (split_merges(lines, t->n_merges, path, ma, mb)) goto done;
     size_t total = 0;
-    for (int r = 0; r < t->n_merges; r++) {
-        char *line = lines[1 + r];
-        size_t sp;
-        if (parse_merge(line, &sp)) {
-            cg_error_set("%s: bad merge line %d: \"%.60s\" (expected two symbols separated by one "
-                         "space)",
-                         path, r + 2, line);
-            goto done;
-        }
-        line[sp] = 0;
-        ma[r] = line;
-        mb[r] = line + sp + 1;
-        total += strlen(ma[r]) + strlen(mb[r]) + 1;
-    }
+    for (int r = 0; r < t->n_merges; r++) total += strlen(ma[r]) + strlen(mb[r]) + 1;
     /* the vocabulary of §9.2: bytes, bytes + "</w>", the merged symbols, the two specials */
     int order[256];
     uint32_t cp[256];
@@ -465,19 +472,7 @@ Tokenizer *tokenizer_load_hf(const char *vocab_json, const char *merges_txt) {
     t->n_merges = TOKENIZER_MERGES;
     ma = cg_malloc((size_t)t->n_merges * sizeof *ma);
     mb = cg_malloc((size_t)t->n_merges * sizeof *mb);
-    for (int r = 0; r < t->n_merges; r++) {
-        char *line = lines[1 + r];
-        size_t sp;
-        if (parse_merge(line, &sp)) {
-            cg_error_set("%s: bad merge line %d: \"%.60s\" (expected two symbols separated by one "
-                         "space)",
-                         merges_txt, r + 2, line);
-            goto done;
-        }
-        line[sp] = 0;
-        ma[r] = line;
-        mb[r] = line + sp + 1;
-    }
+    if (split_merges(lines, t->n_merges, merges_txt, ma, mb)) goto done;
     ok = finish(t, merges_txt, ma, mb, 2, &vocab);
 done:
     strmap_free(&vocab);
