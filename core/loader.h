@@ -4,7 +4,12 @@
  * on which rank asks. Training: a fresh permutation per epoch, drop_last as Dassl (drop when
  * the split has at least `batch` items, else one partial batch). Evaluation: list order, no
  * drop. A batch can be sharded: shard s of S gets a contiguous slice of the batch's images
- * (the slices of all shards, concatenated, are the whole batch). */
+ * (the slices of all shards, concatenated, are the whole batch).
+ *
+ * Streams: the epoch permutation is a Fisher–Yates shuffle drawing cg_rng_below(key, i, i + 1)
+ * with key = cg_rng_key(seed, epoch, "loader permutation"); item i's augmentation draws are the
+ * counters 0, 1, … of key' = cg_rng_u64(cg_rng_key(seed, epoch, "loader augmentation"), i)
+ * (RandomResizedCrop's, then the flip's, see core/image.h). */
 #ifndef CLIPGRID_CORE_LOADER_H
 #define CLIPGRID_CORE_LOADER_H
 
@@ -21,6 +26,8 @@ typedef struct {
     uint64_t seed;     /* stream key material: the run's seed */
     int threads;       /* worker threads (>= 1) */
     int shard, shards; /* this rank's slice of every batch; 0 and 1 when alone */
+    double scale_min;  /* RandomResizedCrop's lower scale bound; 0 = 0.08 (Dassl's default) */
+    int prefetch;      /* batches decoded ahead; 0 = max(2, enough for 2 items per thread) */
 } LoaderSpec;
 
 typedef struct Loader Loader;
