@@ -1,0 +1,63 @@
+/* results/run_state.h — what a sweep in progress leaves in OUT besides the run files, so that
+ * `clipgrid status` can tell pending from running (design.md §6, SCHEMA.md "OUT/grid.json" and
+ * "OUT/state/"):
+ *   OUT/grid.json                 the sweep's cells (written once by the runner, rank 0, before
+ *                                 the first run; rewritten when the same OUT is run again)
+ *   OUT/state/<name>.running      one JSON marker per running run (<name> = run_file_name(id)
+ *                                 without ".h5"), written by rank 0 of the run's group when the
+ *                                 run starts and after each epoch, removed when the run ends
+ *                                 (after run_file_write) or stops (SIGTERM: checkpoint, then
+ *                                 run_state_clear).
+ * Every write goes to a temporary name and is renamed into place. A marker whose pid is dead on
+ * this host is stale (a killed rank); run_state_reset removes every marker and is what `run`
+ * calls once it holds OUT's lock (no other sweep can be running then). */
+#ifndef CLIPGRID_RESULTS_RUN_STATE_H
+#define CLIPGRID_RESULTS_RUN_STATE_H
+
+#include <stddef.h>
+
+typedef struct {
+    char id[160];
+    char setting[32], dataset[32], method[16], variant[48];
+    int seed, shots;
+    int ranks;              /* ranks of the run's group */
+    double cost_estimate;   /* the planner's estimate, seconds */
+} GridCell;
+
+typedef struct {
+    char sweep[64];
+    int n;
+    GridCell *cells;
+} GridFile;
+
+/* write OUT/grid.json atomically; 0, or −1 with cg_error */
+int grid_file_write(const char *out_dir, const char *sweep, const GridCell *cells, int n);
+/* 0 read, 1 no grid.json in OUT, −1 bad file (cg_error names it and what is wrong) */
+int grid_file_read(const char *out_dir, GridFile *g);
+void grid_file_free(GridFile *g);
+
+typedef struct {
+    char id[160];
+    char host[64];          /* "" → gethostname() on write */
+    long pid;               /* 0 → getpid() on write */
+    int rank;               /* world rank of the group's first rank */
+    int ranks;              /* ranks in the run's group */
+    char device[64];
+    double start_time;      /* seconds since the epoch; 0 → now on first write */
+    double update_time;     /* set to now by every write */
+    int epoch, epochs;      /* epochs finished so far, of epochs (0 of 0 for zero-shot) */
+    double cost_estimate;   /* the planner's estimate, seconds */
+    int stale;              /* set by run_state_list: the pid is dead on this host */
+} RunningMarker;
+
+/* create or update OUT/state/<name>.running (fills host, pid, start_time, update_time in *m) */
+int run_state_write(const char *out_dir, RunningMarker *m);
+/* remove the marker of run `id` (absent is fine); 0, or −1 with cg_error */
+int run_state_clear(const char *out_dir, const char *id);
+/* remove every marker (OUT's lock is held: nothing runs) ; 0, or −1 with cg_error */
+int run_state_reset(const char *out_dir);
+/* every readable marker, sorted by id; unreadable ones are skipped with a warning on stderr;
+ * 0, or −1 with cg_error; free *out with free() */
+int run_state_list(const char *out_dir, RunningMarker **out, int *n);
+
+#endif

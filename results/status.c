@@ -1,0 +1,263 @@
+/* results/status.c — collecting and printing where a sweep stands (see status.h). */
+#include "results/status.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "core/util.h"
+
+static double wall_now(void) {
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (double)tv.tv_sec + 1e-6 * (double)tv.tv_usec;
+}
+
+static int is_dir(const char *p) {
+    struct stat s;
+    return stat(p, &s) == 0 && S_ISDIR(s.st_mode);
+}
+
+static void add_finished(SweepStatus *st, const RunIndexRow *r) {
+    int n = st->n_done + st->n_failed;
+    st->finished = cg_realloc(st->finished, (size_t)(n + 1) * sizeof *r);
+    st->finished[n] = *r;
+    if (!strcmp(r->status, "done")) st->n_done++;
+    else st->n_failed++;
+}
+
+/* finished runs from OUT/runs, or from results.h5 when there is no runs/ */
+static int collect_finished(SweepStatus *st) {
+    char *runs = cg_path_join(st->out_dir, "runs");
+    int rc = 0;
+    if (is_dir(runs)) {
+        DIR *d = opendir(runs);
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            size_t len = strlen(e->d_name);
+            if (e->d_name[0] == '.' || len < 4 || strcmp(e->d_name + len - 3, ".h5")) continue;
+            char *p = cg_path_join(runs, e->d_name);
+            RunIndexRow row;
+            RunEvalRow *ev = NULL;
+            int ne;
+            if (run_file_read(p, &row, &ev, &ne) == 0) add_finished(st, &row);
+            else fprintf(stderr, "clipgrid status: skipping %s\n", cg_error());
+            free(ev);
+            free(p);
+        }
+        if (d) closedir(d);
+    } else {
+        char *h5 = cg_path_join(st->out_dir, "results.h5");
+        if (access(h5, F_OK) == 0) {
+            ResultsIndex ix;
+            rc = results_index_read(h5, &ix);
+            for (int i = 0; !rc && i < ix.n_runs; i++) add_finished(st, &ix.runs[i]);
+            if (!rc) results_index_free(&ix);
+        }
+        free(h5);
+    }
+    free(runs);
+    return rc;
+}
+
+/* OUT/.lock written by `clipgrid run`: "host H pid P" */
+static void read_lock(SweepStatus *st) {
+    st->sweep_alive = -1;
+    char *p = cg_path_join(st->out_dir, ".lock");
+    FILE *f = fopen(p, "r");
+    free(p);
+    if (!f) return;
+    if (fscanf(f, "host %63s pid %ld", st->lock_host, &st->lock_pid) == 2) {
+        char host[64] = "";
+        gethostname(host, sizeof host - 1);
+        if (!strcmp(host, st->lock_host))
+            st->sweep_alive = kill((pid_t)st->lock_pid, 0) == 0 || errno == EPERM;
+    }
+    fclose(f);
+}
+
+static int finished_index(const SweepStatus *st, const char *id) {
+    for (int i = 0; i < st->n_done + st->n_failed; i++)
+        if (!strcmp(st->finished[i].id, id)) return i;
+    return -1;
+}
+
+static void collect_running(SweepStatus *st) {
+    RunningMarker *m = NULL;
+    int n = 0;
+    if (run_state_list(st->out_dir, &m, &n) != 0) {
+        fprintf(stderr, "clipgrid status: %s\n", cg_error());
+        return;
+    }
+    st->running = cg_calloc((size_t)(n ? n : 1), sizeof *m);
+    for (int i = 0; i < n; i++) {
+        if (finished_index(st, m[i].id) >= 0) continue; /* ended between its file and unlink */
+        if (st->sweep_alive == 0) m[i].stale = 1;      /* no sweep holds OUT: nothing runs */
+        st->running[st->n_running + st->n_stale] = m[i];
+        if (m[i].stale) st->n_stale++;
+        else st->n_running++, st->busy_ranks += m[i].ranks > 0 ? m[i].ranks : 1;
+    }
+    free(m);
+}
+
+static const RunningMarker *live_marker(const SweepStatus *st, const char *id) {
+    for (int i = 0; i < st->n_running + st->n_stale; i++)
+        if (!st->running[i].stale && !strcmp(st->running[i].id, id)) return &st->running[i];
+    return NULL;
+}
+
+static void estimate(SweepStatus *st) {
+    for (int i = 0; i < st->n_done + st->n_failed; i++) {
+        const RunIndexRow *r = &st->finished[i];
+        if (r->cost_estimate > 0 && r->wall_seconds > 0 && !strcmp(r->status, "done"))
+            st->measured += r->wall_seconds, st->estimated += r->cost_estimate;
+    }
+    st->scale = st->estimated > 0 ? st->measured / st->estimated : 1;
+    double left = 0, now = wall_now();
+    for (int i = 0; i < st->n_pending; i++) left += st->pending[i]->cost_estimate * st->scale;
+    for (int i = 0; i < st->n_running + st->n_stale; i++) {
+        const RunningMarker *m = &st->running[i];
+        if (m->stale) continue;
+        double full = m->cost_estimate * st->scale, rest;
+        if (m->epochs > 0) rest = full * (1 - (double)m->epoch / m->epochs);
+        else rest = full - (now - m->start_time);
+        left += rest > 0 ? rest : 0;
+    }
+    st->left_rank_seconds = left;
+}
+
+int sweep_status_collect(const char *out, SweepStatus *st) {
+    memset(st, 0, sizeof *st);
+    if (is_dir(out)) snprintf(st->out_dir, sizeof st->out_dir, "%s", out);
+    else {
+        char *d = cg_dirname(out);
+        snprintf(st->out_dir, sizeof st->out_dir, "%s", d);
+        free(d);
+        if (access(out, F_OK) != 0 && !is_dir(st->out_dir)) {
+            cg_error_set("%s: no such results file or output folder", out);
+            return -1;
+        }
+    }
+    int g = grid_file_read(st->out_dir, &st->grid);
+    if (g < 0) return -1;
+    st->have_grid = g == 0;
+    st->n_grid = st->grid.n;
+    snprintf(st->sweep, sizeof st->sweep, "%s", st->grid.sweep);
+    if (collect_finished(st) != 0) return -1;
+    read_lock(st);
+    collect_running(st);
+    st->pending = cg_calloc((size_t)(st->grid.n ? st->grid.n : 1), sizeof(GridCell *));
+    for (int i = 0; i < st->grid.n; i++) {
+        const char *id = st->grid.cells[i].id;
+        if (finished_index(st, id) < 0 && !live_marker(st, id)) st->pending[st->n_pending++] = &st->grid.cells[i];
+    }
+    /* markers carry no estimate of their own when the runner left it 0: take the grid's */
+    for (int i = 0; i < st->n_running + st->n_stale; i++)
+        for (int k = 0; k < st->grid.n && st->running[i].cost_estimate <= 0; k++)
+            if (!strcmp(st->grid.cells[k].id, st->running[i].id))
+                st->running[i].cost_estimate = st->grid.cells[k].cost_estimate;
+    estimate(st);
+    return 0;
+}
+
+void sweep_status_free(SweepStatus *st) {
+    free(st->finished), free(st->running), free(st->pending);
+    grid_file_free(&st->grid);
+    memset(st, 0, sizeof *st);
+}
+
+/* ---- printing ------------------------------------------------------------------------------------ */
+
+static const char *dur(double s, char *buf, size_t cap) {
+    if (!(s >= 0) || !isfinite(s)) snprintf(buf, cap, "?");
+    else if (s < 1) snprintf(buf, cap, "%.2fs", s);
+    else if (s < 10) snprintf(buf, cap, "%.1fs", s);
+    else if (s < 60) snprintf(buf, cap, "%.0fs", s);
+    else if (s < 3600) snprintf(buf, cap, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
+    else if (s < 86400 * 3) snprintf(buf, cap, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
+    else snprintf(buf, cap, "%.1fd", s / 86400);
+    return buf;
+}
+
+static void print_running(FILE *f, const SweepStatus *st) {
+    double now = wall_now();
+    char a[32], b[32];
+    for (int i = 0; i < st->n_running + st->n_stale; i++) {
+        const RunningMarker *m = &st->running[i];
+        fprintf(f, "  %-48s %s rank %d", m->id, m->host, m->rank);
+        if (m->ranks > 1) fprintf(f, " (+%d ranks)", m->ranks - 1);
+        if (m->epochs > 0) fprintf(f, "  epoch %d/%d", m->epoch, m->epochs);
+        fprintf(f, "  for %s, updated %s ago", dur(now - m->start_time, a, sizeof a),
+                dur(now - m->update_time, b, sizeof b));
+        if (m->stale) fprintf(f, "  STALE (pid %ld gone: redone by the next `clipgrid run`)", m->pid);
+        fputc('\n', f);
+    }
+}
+
+void sweep_status_print(FILE *f, const SweepStatus *st, int verbose) {
+    char a[32], b[32];
+    fprintf(f, "output  %s", st->out_dir);
+    if (st->sweep[0]) fprintf(f, "   sweep %s", st->sweep);
+    if (st->have_grid) fprintf(f, "   %d cells in grid.json\n", st->n_grid);
+    else fprintf(f, "   (no grid.json: pending runs unknown)\n");
+    if (st->sweep_alive == 1)
+        fprintf(f, "sweep   running (host %s pid %ld)\n", st->lock_host, st->lock_pid);
+    else if (st->sweep_alive == 0)
+        fprintf(f, "sweep   not running (last: host %s pid %ld)\n", st->lock_host, st->lock_pid);
+    else if (st->lock_host[0])
+        fprintf(f, "sweep   started by host %s pid %ld (another host: cannot tell if alive)\n",
+                st->lock_host, st->lock_pid);
+    int total = st->n_done + st->n_failed + st->n_running + st->n_pending;
+    fprintf(f, "\n  done %d   running %d   failed %d   pending %d   total %d\n", st->n_done,
+            st->n_running, st->n_failed, st->n_pending, total);
+    if (st->n_stale)
+        fprintf(f, "  (%d of the pending were running when their rank died: stale markers)\n", st->n_stale);
+    fputc('\n', f);
+    if (st->estimated > 0)
+        fprintf(f, "time    finished runs took %s for %s estimated (x %.2f)\n",
+                dur(st->measured, a, sizeof a), dur(st->estimated, b, sizeof b), st->scale);
+    if (st->n_pending + st->n_running) {
+        fprintf(f, "left    about %s of rank time%s", dur(st->left_rank_seconds, a, sizeof a),
+                st->estimated > 0 ? "" : " (planner's nominal estimates: nothing finished yet)");
+        if (st->busy_ranks > 0)
+            fprintf(f, "; about %s on the %d busy rank%s", dur(st->left_rank_seconds / st->busy_ranks, b, sizeof b),
+                    st->busy_ranks, st->busy_ranks == 1 ? "" : "s");
+        fputc('\n', f);
+    } else if (st->have_grid) {
+        fprintf(f, "left    nothing: every cell of the grid is finished\n");
+    }
+    if (st->n_running + st->n_stale) {
+        fprintf(f, "\n%s:\n", !st->n_stale ? "running" : !st->n_running ? "stale markers" : "running and stale markers");
+        print_running(f, st);
+    }
+    if (st->n_failed) {
+        fprintf(f, "\nfailed (`clipgrid run --retry-failed` runs them again):\n");
+        for (int i = 0; i < st->n_done + st->n_failed; i++)
+            if (strcmp(st->finished[i].status, "done"))
+                fprintf(f, "  %s: %s\n", st->finished[i].id, st->finished[i].error);
+    }
+    if (st->n_pending) {
+        int show = verbose ? st->n_pending : (st->n_pending < 10 ? st->n_pending : 10);
+        fprintf(f, "\npending%s:\n", show < st->n_pending ? " (largest first; --all lists every one)" : "");
+        /* largest estimate first, as the scheduler takes them */
+        GridCell **p = cg_malloc((size_t)st->n_pending * sizeof *p);
+        memcpy(p, st->pending, (size_t)st->n_pending * sizeof *p);
+        for (int i = 0; i < show; i++) {
+            int best = i;
+            for (int k = i + 1; k < st->n_pending; k++)
+                if (p[k]->cost_estimate > p[best]->cost_estimate) best = k;
+            GridCell *t = p[i];
+            p[i] = p[best], p[best] = t;
+            fprintf(f, "  %-48s est. %s%s\n", p[i]->id, dur(p[i]->cost_estimate * st->scale, a, sizeof a),
+                    p[i]->ranks > 1 ? " (multi-rank)" : "");
+        }
+        if (show < st->n_pending) fprintf(f, "  … %d more\n", st->n_pending - show);
+        free(p);
+    }
+}

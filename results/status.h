@@ -1,0 +1,39 @@
+/* results/status.h — where a sweep stands (`clipgrid status`): done and failed runs from
+ * OUT/runs (or results.h5's /index when runs/ is absent), running ones from OUT/state markers,
+ * pending ones from OUT/grid.json, and the time left: the planner's estimates of what is not
+ * done, rescaled by the measured ratio (Σ wall time / Σ estimate) of the finished runs. */
+#ifndef CLIPGRID_RESULTS_STATUS_H
+#define CLIPGRID_RESULTS_STATUS_H
+
+#include <stdio.h>
+
+#include "results/run_file.h"
+#include "results/run_state.h"
+
+typedef struct {
+    char out_dir[1024];
+    char sweep[64];
+    int have_grid;           /* grid.json was read */
+    int n_grid;              /* its cells */
+    int n_done, n_failed, n_running, n_stale, n_pending;
+    RunIndexRow *finished;   /* [n_done + n_failed] from runs/ (or /index) */
+    RunningMarker *running;  /* [n_running + n_stale], stale ones flagged */
+    GridCell **pending;      /* [n_pending] pointers into grid */
+    GridFile grid;
+    /* the sweep process, from OUT/.lock ("host H pid P"): 1 alive, 0 dead, −1 unknown/none */
+    int sweep_alive;
+    char lock_host[64];
+    long lock_pid;
+    /* time */
+    double measured, estimated; /* Σ wall and Σ estimate of finished runs with an estimate */
+    double scale;            /* measured / estimated, 1 when nothing finished */
+    double left_rank_seconds;/* pending + the rest of running runs, rescaled */
+    int busy_ranks;          /* ranks of live running runs */
+} SweepStatus;
+
+/* out: the OUT folder or OUT/results.h5; 0, or −1 with cg_error */
+int sweep_status_collect(const char *out, SweepStatus *st);
+void sweep_status_print(FILE *f, const SweepStatus *st, int verbose);
+void sweep_status_free(SweepStatus *st);
+
+#endif
