@@ -3,6 +3,11 @@
  *   - full: every row is a query;
  *   - query-only (the last block of a tower): K and V for every row, but Q, attention output,
  *     out-projection and MLP only for P rows per sample (the pooled rows). Exact.
+ * Shared prefix (text tower, causal): a block can also attend to T_pre rows of keys and values
+ * computed elsewhere (a prefix run of the same layer), shared by groups of pre_group samples:
+ * the sample's own rows sit at positions T_pre… and see every prefix row. Backward adds the
+ * gradient w.r.t. those keys/values into dkv_pre. A prefix run itself takes dkv_extra: gradient
+ * w.r.t. its own K/V rows from the samples that continue it.
  * The buffers a backward pass needs live in BlockActs; core/ only passes them to kernels. */
 #ifndef CLIPGRID_CORE_CLIP_BLOCK_H
 #define CLIPGRID_CORE_CLIP_BLOCK_H
@@ -14,6 +19,14 @@ typedef struct {
     int causal;
     int P;              /* 0: full block; > 0: query-only with P rows per sample */
     const int *q_rows;  /* host [B*P]: row index within the sample (query-only) */
+    /* shared prefix (0 rows: none). kv_pre points at the K of row 0 of group 0, V = K + d;
+     * row r of group g at kv_pre + (g*T_pre + r)*ld_pre; dkv_pre (backward, +=) the same. */
+    int T_pre, pre_group, ld_pre;
+    const float *kv_pre;
+    float *dkv_pre;
+    /* a prefix run's backward: += gradient w.r.t. its K|V, laid out like a full block's qkv
+     * [B,T,3d] (the Q columns are zero); NULL: none */
+    const float *dkv_extra;
 } BlockShape;
 
 typedef struct {
@@ -28,6 +41,8 @@ typedef struct {
     float *fc;                    /* [B*Tq,mlp] before QuickGELU */
     float *gelu;                  /* [B*Tq,mlp] */
     int *q_idx;                   /* host [B*P]: b*T + q_rows[b*P+j] */
+    float *kv_cat;                /* shared prefix: [B, T_pre+T, 2d] prefix then own K|V */
+    int *q_pos;                   /* shared prefix: host [B*Tq] query positions */
     int T_cap;                    /* rows allocated per sample */
 } BlockActs;
 

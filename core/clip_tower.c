@@ -26,6 +26,9 @@ struct TowerRun {
     float *z_pre, *lnpre_mean, *lnpre_rstd; /* vision stem, kept when first_grad == -1 */
     float *x_last;              /* [B*P, d] last block output at the pooled rows */
     float *pooled, *pool_mean, *pool_rstd, *feat;
+    int save_from;              /* blocks >= save_from keep their activations */
+    int pos0;                   /* text: position of row 0 (after a shared prefix) */
+    float **dkv_ext;            /* prefix run: [L] gradient w.r.t. K|V from continuations */
 };
 
 TowerInput tower_input_defaults(void) {
@@ -122,6 +125,20 @@ static void tower_setup(TowerRun *r, const ClipModel *m, TowerKind kind, const T
     r->first_grad = INT_MAX;
     if (in->want_grad) r->first_grad = in->d_input ? -1 : plan_first_grad_layer(in->plan);
     if (kind == TOWER_TEXT && r->first_grad == -1) r->first_grad = 0;
+    if (in->prefix) {
+        if (kind != TOWER_TEXT || !in->prefix->in.keep_kv || in->prefix_group <= 0 ||
+            in->B != in->prefix->in.B * in->prefix_group)
+            cg_fatal("tower_forward: a shared prefix needs a text prefix run made with keep_kv and "
+                     "B = prefix B (%d) x prefix_group (%d), got B %d", in->prefix->in.B,
+                     in->prefix_group, in->B);
+        r->pos0 = in->prefix->T0;
+        if (in->want_grad && r->first_grad > 0) r->first_grad = 0;
+    }
+    r->save_from = r->first_grad;
+    if (in->keep_kv) {
+        if (kind != TOWER_TEXT) cg_fatal("tower_forward: keep_kv is for the text tower");
+        r->save_from = -1, r->in.last_query_only = 0;
+    }
 }
 
 /* rows per sample the text tower must run: up to the last pooled row (exact, causal mask) */
@@ -129,6 +146,9 @@ static int text_rows_needed(const TowerRun *r) {
     int maxrow = 0, n = r->in.B * r->P;
     for (int i = 0; i < n; i++) maxrow = r->pool_rows[i] > maxrow ? r->pool_rows[i] : maxrow;
     int need = maxrow + 1 - plan_inserted_before(r->in.plan, INT_MAX);
+    if (r->pos0 + r->in.T_in > r->m->cfg.context)
+        cg_fatal("text tower: %d prefix rows + %d rows exceed the context of %d", r->pos0,
+                 r->in.T_in, r->m->cfg.context);
     if (!r->in.truncate || need > r->in.T_in) return r->in.T_in;
     return need < 1 ? 1 : need;
 }
@@ -142,7 +162,7 @@ static float *text_stem(TowerRun *r) {
     float *x = k_alloc((size_t)B * r->T0 * D);
     op_copy_batched(x, (size_t)r->T0 * D, r->in.embeds, (size_t)r->in.T_in * D, B,
                     (size_t)r->T0 * D, 0);
-    op_add_broadcast(x, r->m->txt.pos_emb, B, (size_t)r->T0 * D);
+    op_add_broadcast(x, r->m->txt.pos_emb + (size_t)r->pos0 * D, B, (size_t)r->T0 * D);
     return x;
 }
 
@@ -172,11 +192,26 @@ static float *vision_stem(TowerRun *r) {
     return x;
 }
 
+/* the gradient w.r.t. a prefix run's K|V of block i, allocated on first use */
+static float *prefix_dkv(TowerRun *p, int i) {
+    if (!p->dkv_ext) p->dkv_ext = cg_calloc((size_t)p->L, sizeof(float *));
+    if (!p->dkv_ext[i]) p->dkv_ext[i] = k_alloc((size_t)p->in.B * p->T_at[i] * 3 * p->d);
+    return p->dkv_ext[i];
+}
+
 static BlockShape block_shape(const TowerRun *r, int layer, int T) {
     int last = layer == r->L - 1 && r->in.last_query_only;
-    return (BlockShape){.B = r->in.B, .T = T, .d = r->d, .heads = r->heads, .mlp = r->mlp,
-                        .causal = r->causal, .P = last ? r->P : 0,
-                        .q_rows = last ? r->pool_rows : NULL};
+    BlockShape s = {.B = r->in.B, .T = T, .d = r->d, .heads = r->heads, .mlp = r->mlp,
+                    .causal = r->causal, .P = last ? r->P : 0,
+                    .q_rows = last ? r->pool_rows : NULL};
+    TowerRun *p = r->in.prefix;
+    if (p) {
+        s.T_pre = p->T_at[layer], s.pre_group = r->in.prefix_group, s.ld_pre = 3 * r->d;
+        s.kv_pre = p->acts[layer].qkv + r->d;
+        s.dkv_pre = r->in.want_grad ? prefix_dkv(p, layer) + r->d : NULL;
+    }
+    if (r->dkv_ext) s.dkv_extra = r->dkv_ext[layer];
+    return s;
 }
 
 /* the residual blocks; returns the last block's output ([B*P,d] query-only or [B,T,d]) */
@@ -188,10 +223,10 @@ static float *run_blocks(TowerRun *r, float *x, int *T) {
         x = plan_apply(r, i, x, T);
         r->T_at[i] = *T;
         BlockShape s = block_shape(r, i, *T);
-        int save = i >= r->first_grad;
+        int save = i >= r->save_from;
         BlockActs *a = save ? &r->acts[i] : &scratch;
         if (save) block_acts_alloc(a, &s, *T);
-        else if (!scratch.ln1 || s.P > 0) {
+        else if (!scratch.ln1 || s.P > 0 || s.T_pre > 0) {
             if (scratch.ln1) block_acts_free(&scratch);
             block_acts_alloc(&scratch, &s, T_max);
         }
@@ -304,6 +339,9 @@ void tower_free(TowerRun *r) {
                      r->pool_mean, r->pool_rstd, r->feat};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         if (bufs[i]) k_free(bufs[i]);
+    for (int i = 0; r->dkv_ext && i < r->L; i++)
+        if (r->dkv_ext[i]) k_free(r->dkv_ext[i]);
+    free(r->dkv_ext);
     free(r->acts), free(r->T_at), free(r->pool_rows), free(r->pool_idx);
     free(r);
 }

@@ -34,6 +34,16 @@ typedef struct {
      * x [B, T, d] on the device (the last block under last_query_only: T = n_pool rows) */
     void (*observe)(void *ctx, int layer, const float *x, int B, int T, int d);
     void *observe_ctx;
+    /* text only, shared prefix (exact, causal mask): `prefix` is a finished forward run over
+     * rows that groups of samples share (made with keep_kv), e.g. CoCoOp's SOS + context of an
+     * image; this run's samples continue it: sample b continues prefix sample b / prefix_group,
+     * its rows sit at positions prefix_rows… (positional embedding, mask) and attend to the
+     * prefix's keys and values at every layer. pool_rows count from this run's first row.
+     * tower_backward of this run accumulates into the prefix run, whose own tower_backward
+     * must follow. */
+    struct TowerRun *prefix;
+    int prefix_group;
+    int keep_kv;             /* keep every block's keys and values (a prefix run) */
 } TowerInput;
 
 typedef struct TowerRun TowerRun;

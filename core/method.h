@@ -113,10 +113,12 @@ typedef struct {
     int (*set_classes)(Method *m, const char *const *classnames, int C, const char *dataset);
     /* images: this rank's b images [b,3,R,R] (device) of a global batch of b_global, labels
      * host [b]. Accumulates (+=) the gradient of the global mean loss into params.grad and
-     * returns this rank's share of that loss (Σ over its images / b_global). */
+     * returns this rank's share of that loss (Σ over its images / b_global). b may be 0 (a
+     * rank with no image of a small batch): the method must still make every collective call
+     * of env.comm that the other ranks make (e.g. the class split of the text tower). */
     double (*forward_backward)(Method *m, const float *images, const int *labels, int b,
                                int b_global);
-    /* logits host [b, C] for the current classes */
+    /* logits host [b, C] for the current classes; b may be 0 as above (collectives) */
     void (*logits)(Method *m, const float *images, int b, EvalMode mode, float *logits);
     void (*destroy)(Method *m);
 } MethodOps;
@@ -138,6 +140,7 @@ struct Method {
     /* when `record` is set, the method stores named intermediates of its last forward (the
      * fixture names of README §5.4: image_features, text_features_raw, meta_net_out, …) */
     int record;
+    const char *record_only; /* when set, only the record of that name is kept (e.g. "logits") */
     int n_records;
     MethodRecord records[CG_MAX_RECORDS];
 };

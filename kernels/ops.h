@@ -27,6 +27,29 @@ void k_init_cpu(int threads);
 int k_threads(void);
 KBackendKind k_backend(void);
 const char *k_backend_name(void);
+/* Switch to the CUDA backend on GPU `device` (< 0: $CLIPGRID_DEVICE, else 0). Returns 0, or −1
+ * with cg_error when the program was built without CUDA or no driver/GPU is usable (the
+ * backend in use is then unchanged). Choose the backend once, before the first k_alloc: memory
+ * of one backend must never reach the other. */
+int k_init_cuda(int device);
+/* k_init_cpu(threads) (host threads), then the CUDA backend on `device` when one is usable;
+ * otherwise the CPU backend stays. Returns 0; k_backend() says which was chosen. */
+int k_init_auto(int threads, int device);
+/* k_init_cpu(threads), then the backend named by $CLIPGRID_BACKEND: "cpu" (also when unset),
+ * "cuda" (GPU $CLIPGRID_DEVICE, default 0) or "auto" (k_init_auto). Returns 0, or −1 with
+ * cg_error when "cuda" was asked for and no GPU is usable, or the name is unknown. */
+int k_init_env(int threads);
+/* The CUDA backend's stream (a cudaStream_t) and device, for code that enqueues its own GPU
+ * work in order with the ops (the NCCL comm); NULL and −1 on the CPU backend. */
+void *k_cuda_stream(void);
+int k_cuda_device(void);
+/* Arithmetic of the matrix products (storage is fp32 either way): "fp32" (the default), or on
+ * the CUDA backend "tf32", "bf16", "fp16": cuBLAS may round the inputs to that type for the
+ * tensor cores and accumulates in fp32 (LayerNorm, softmax, the loss stay fp32). The CUDA
+ * backend starts from $CLIPGRID_MATMUL. Returns 0, or −1 with cg_error (unknown name; the CPU
+ * backend accepts "fp32" only). */
+int k_set_matmul_precision(const char *name);
+const char *k_matmul_precision(void);
 
 float *k_alloc(size_t n);                 /* n floats, zero-filled; aborts with a message on OOM */
 void k_free(float *p);
@@ -132,5 +155,23 @@ void op_sum_batched(float *dst, const float *src, size_t src_bs, int B, size_t n
 /* Patches of images [B,3,R,R] (C×H×W) into rows [B, g*g, 3*p*p] ordered (channel, row, col),
  * patch index r*g + c, g = R/p: the conv of the patch embedding becomes a matmul. */
 void op_im2col_patches(float *cols, const float *img, int B, int R, int p);
+
+/* ---- optimiser ------------------------------------------------------------------------------ */
+
+/* PyTorch SGD (dampening 0, no Nesterov) over n elements, in fp32:
+ *   g = grad + wd·p;  buf = g (first != 0) or momentum·buf + g;  p −= lr·buf */
+void op_sgd_step(float *p, float *buf, const float *grad, size_t n, float lr, float momentum,
+                 float wd, int first);
+/* PyTorch AdamW (decoupled decay), in fp32, with bc1 = 1 − β1^t and bc2_sqrt = sqrt(1 − β2^t):
+ *   p *= 1 − lr·wd;  m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²;
+ *   p −= (lr/bc1) · m / (sqrt(v)/bc2_sqrt + eps) */
+void op_adamw_step(float *p, float *m, float *v, const float *grad, size_t n, float lr,
+                   float beta1, float beta2, float eps, float wd, float bc1, float bc2_sqrt);
+
+/* ---- small layers of the methods' own modules ---------------------------------------------- */
+
+/* y = max(x, 0); dx (+)= dy where x > 0 */
+void op_relu(float *y, const float *x, size_t n);
+void op_relu_backward(float *dx, const float *dy, const float *x, size_t n, int acc);
 
 #endif

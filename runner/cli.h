@@ -7,6 +7,13 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_golden(int argc, char **argv);
 int cmd_make_model(int argc, char **argv);
 int cmd_model_info(int argc, char **argv);
+int cmd_table(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_data(int argc, char **argv);
+int cmd_synth(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 
 /* CPU backend with --threads N / CLIPGRID_THREADS / all cores */
 void cli_init_backend(int threads);

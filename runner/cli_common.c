@@ -1,5 +1,6 @@
 /* runner/cli_common.c — what the subcommands share: backend set-up and default paths. */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -8,10 +9,19 @@
 #include "kernels/ops.h"
 #include "runner/cli.h"
 
+/* CPU threads from the argument or CLIPGRID_THREADS; the compute backend from CLIPGRID_BACKEND
+ * (cpu, the default; cuda, fatal when no GPU is usable; auto: the GPU when one is usable) and
+ * CLIPGRID_DEVICE (kernels/ops.h k_init_env). A GPU backend is named on stderr. */
 void cli_init_backend(int threads) {
     const char *env = getenv("CLIPGRID_THREADS");
     if (threads <= 0 && env) threads = atoi(env);
-    k_init_cpu(threads);
+    if (k_init_env(threads) != 0) cg_fatal("%s", cg_error());
+    const char *backend = getenv("CLIPGRID_BACKEND");
+    if (k_backend() == K_BACKEND_CUDA)
+        fprintf(stderr, "clipgrid: backend cuda on GPU %d, products in %s\n", k_cuda_device(),
+                k_matmul_precision());
+    else if (backend && strcmp(backend, "auto") == 0)
+        fprintf(stderr, "clipgrid: backend cpu (CUDA not usable: %s)\n", cg_error());
 }
 
 const char *cli_default_vocab(void) {

@@ -1,22 +1,33 @@
 /* runner/cmd_golden.c — `clipgrid golden FIXTURE.h5...`: runs fixture files in the format of
- * shared/fixtures/official/README.md through the C implementation and prints, per tensor, the
- * largest absolute and relative error, then "N passed, N failed". Zero-shot CLIP fixtures
- * (trainer ZeroshotCLIP) are supported; method fixtures arrive with the methods. */
+ * shared/fixtures/official/README.md through the method they name and prints, per tensor, the
+ * largest absolute and relative error, then "N passed, N failed". Generic over the method
+ * interface (core/method.h): the trainer in /config picks the method, the /config attributes
+ * give its options, /init its learnable tensors by name; then the step-0 records, loss and
+ * gradients, the optimiser steps (/steps, /steps_adamw), and the evaluation logits (/eval,
+ * /eval_adamw, with MMRL's base/novel inference through EvalMode). Large tensors are compared
+ * through their digests (sample values and float64 reductions). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/clip_weights.h"
+#include "core/method.h"
+#include "core/optim.h"
 #include "core/tokenizer.h"
 #include "core/util.h"
-#include "core/zeroshot.h"
 #include "results/h5read.h"
 #include "runner/cli.h"
 #include "runner/golden_check.h"
+#include "runner/golden_h5.h"
 
-/* README §7: logits and features relative 1e-5, losses absolute 1e-5 */
-#define TOL_FEAT 1e-5
-#define TOL_LOSS 1e-5
+/* README §7 */
+#define TOL_FEAT 1e-5   /* logits and features, relative */
+#define TOL_LOSS 1e-5   /* losses, absolute */
+#define TOL_GRAD 5e-5   /* gradients, relative to the tensor's max |g| */
+#define TOL_PARAM 1e-6  /* parameters after steps, absolute */
+#define TOL_DIGEST 1e-5 /* float64 digests, relative */
+#define ADAMW_MASK 1e-6 /* AdamW: elements with |g0| <= this are ill-conditioned */
 
 typedef struct {
     char *model_path;
@@ -33,96 +44,526 @@ static const ClipModel *ctx_model(GoldenCtx *g, const char *path) {
     return &g->model;
 }
 
-/* device copy of a float dataset; NULL (error set) when absent */
-static float *upload_dataset(hid_t f, const char *name, H5Shape *s) {
-    float *host = h5r_read_f32(f, name, s);
-    if (!host) return NULL;
-    float *dev = k_alloc(s->n);
-    k_upload(dev, host, s->n);
-    free(host);
-    return dev;
+static int kind_of_trainer(const char *t) {
+    static const struct { const char *trainer; MethodKind kind; } T[] = {
+        {"ZeroshotCLIP", METHOD_ZSCLIP}, {"CoOp", METHOD_COOP}, {"CoCoOp", METHOD_COCOOP},
+        {"MaPLe", METHOD_MAPLE}, {"UUMuDPT", METHOD_MUDPT}, {"MuDPT", METHOD_MUDPT},
+        {"MMRL", METHOD_MMRL}};
+    for (size_t i = 0; i < sizeof T / sizeof T[0]; i++)
+        if (!strcmp(t, T[i].trainer)) return T[i].kind;
+    return method_kind_from_name(t);
 }
 
-/* compare device tensor `got` [n] with dataset `name` */
-static void check(GoldenTally *t, hid_t f, const char *name, const float *got, size_t n, double tol) {
-    H5Shape s;
-    float *ref = h5r_read_f32(f, name, &s);
-    if (!ref || s.n != n) {
-        golden_verdict(t, name, 0, ref ? "reference has another size" : cg_error());
+/* ---- comparisons ------------------------------------------------------------------------- */
+
+/* max |got − ref| over the unmasked elements, against tol·scale (scale 0: max |ref|) */
+static void compare_scaled(GoldenTally *t, const char *name, const double *got, const double *ref,
+                           size_t n, double tol, double scale, const unsigned char *mask,
+                           const char *how) {
+    double maxabs = 0, maxref = 0;
+    int bad = 0;
+    size_t masked = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (mask && mask[i]) {
+            masked++;
+            continue;
+        }
+        if (!isfinite(got[i])) bad = 1;
+        double d = fabs(got[i] - ref[i]);
+        if (d > maxabs) maxabs = d;
+        if (fabs(ref[i]) > maxref) maxref = fabs(ref[i]);
+    }
+    double s = scale > 0 ? scale : maxref, rel = s > 0 ? maxabs / s : maxabs;
+    int ok = !bad && (strcmp(how, "abs") ? rel <= tol : maxabs <= tol);
+    printf("  %-34s max abs err %.3e  max rel err %.3e  (%s tol %.0e%s)  %s\n", name, maxabs, rel,
+           how, tol, masked ? ", masked" : "", ok ? "ok" : (bad ? "FAIL (non-finite)" : "FAIL"));
+    if (masked) printf("  %-34s %zu elements with |g0| <= %.0e masked (README §7)\n", "", masked, ADAMW_MASK);
+    if (ok) t->passed++;
+    else t->failed++;
+}
+
+static double *to_f64(const float *x, size_t n) {
+    double *d = cg_malloc((n ? n : 1) * sizeof(double));
+    for (size_t i = 0; i < n; i++) d[i] = x[i];
+    return d;
+}
+
+/* host tensor `got` [n] against float dataset `path` */
+static void check_host(GoldenTally *t, hid_t f, const char *path, const float *got, size_t n,
+                       double tol, const char *how, double scale, const unsigned char *mask) {
+    size_t rn = 0;
+    double *ref = gh5_read_f64(f, path, &rn);
+    if (!ref || rn != n) {
+        char msg[160];
+        snprintf(msg, sizeof msg, ref ? "reference has %zu elements, we have %zu" : "missing in the fixture",
+                 rn, n);
+        golden_verdict(t, path, 0, msg);
         free(ref);
         return;
     }
-    float *host = cg_malloc(n * sizeof(float));
-    k_download(host, got, n);
-    golden_compare(t, name, host, ref, n, tol, 0);
-    free(host), free(ref);
+    double *g = to_f64(got, n);
+    compare_scaled(t, path, g, ref, n, tol, scale, mask, how);
+    free(g), free(ref);
 }
 
-/* the class prompts of the fixture, tokenised by us, checked against /inputs/tokenized_prompts */
-static int zs_prompts(GoldenTally *t, hid_t f, GoldenCtx *g, ClassPrompts *p) {
-    int C = 0;
-    char **names = h5r_attr_strings(f, "/config", "classnames", &C);
-    char *tmpl = h5r_attr_string(f, "/config", "template");
-    if (!names || !tmpl) return golden_verdict(t, "config", 0, cg_error()), -1;
-    int rc = prompts_build(p, g->tok, tmpl, (const char *const *)names, C);
-    h5r_free_strings(names, C), free(tmpl);
-    if (rc) return golden_verdict(t, "prompts", 0, cg_error()), -1;
-    H5Shape s;
-    int *ids = h5r_read_int(f, "/inputs/tokenized_prompts", &s);
-    int diff = 0;
-    for (size_t i = 0; ids && i < s.n && s.n == (size_t)C * p->context; i++) diff += ids[i] != p->ids[i];
-    char detail[128];
-    snprintf(detail, sizeof detail, "%d classes, %d ids differ", C, ids ? diff : -1);
-    golden_verdict(t, "inputs/tokenized_prompts", ids && s.n == (size_t)C * p->context && !diff,
-                   detail);
-    free(ids);
-    return 0;
+static void check_scalar(GoldenTally *t, hid_t f, const char *path, double got, double tol) {
+    size_t n = 0;
+    double *ref = gh5_read_f64(f, path, &n);
+    if (!ref || n != 1) golden_verdict(t, path, 0, "missing in the fixture");
+    else compare_scaled(t, path, &got, ref, 1, tol, 0, NULL, "abs");
+    free(ref);
 }
 
-/* features and logits of one image batch against the fixture group `grp` */
-static void zs_images(GoldenTally *t, hid_t f, const ClipModel *m, const float *txt_raw,
-                      const ClassPrompts *p, const char *images, const char *labels,
-                      const char *grp, int full) {
-    H5Shape s;
-    float *img = upload_dataset(f, images, &s);
-    if (!img) return golden_verdict(t, images, 0, cg_error());
-    int B = (int)s.dims[0], C = p->C, E = m->cfg.embed;
-    float *feat = image_features(m, img, B), *logits = k_alloc((size_t)B * C);
-    float *img_n = k_alloc((size_t)B * E), *txt_n = k_alloc((size_t)C * E);
-    clip_logits(logits, feat, txt_raw, B, C, E, m->logit_scale, img_n, txt_n);
-    char name[256];
-#define CHK(sub, ptr, n) (snprintf(name, sizeof name, "%s/%s", grp, sub), check(t, f, name, ptr, n, TOL_FEAT))
-    if (full) {
-        CHK("image_features_raw", feat, (size_t)B * E);
-        CHK("image_features", img_n, (size_t)B * E);
-        CHK("text_features_raw", txt_raw, (size_t)C * E);
-        CHK("text_features", txt_n, (size_t)C * E);
+/* ---- the method and its parameters ------------------------------------------------------- */
+
+static void copy_attr_string(hid_t f, const char *name, char *dst, size_t cap) {
+    if (H5Aexists_by_name(f, "/config", name, H5P_DEFAULT) <= 0) return;
+    char *s = h5r_attr_string(f, "/config", name);
+    if (s) snprintf(dst, cap, "%s", s);
+    free(s);
+}
+
+static int attr_int(hid_t f, const char *name, int *dst) {
+    double v;
+    if (gh5_attr_numbers(f, "/config", name, &v, 1) != 1) return 0;
+    *dst = (int)v;
+    return 1;
+}
+
+static void attr_double(hid_t f, const char *name, double *dst) {
+    double v;
+    if (gh5_attr_numbers(f, "/config", name, &v, 1) == 1) *dst = v;
+}
+
+/* the method's options from the /config attributes over its published defaults */
+static MethodConfig config_from_fixture(hid_t f, MethodKind kind, const char *dataset) {
+    MethodConfig c;
+    method_config_defaults(&c, kind, "base2new", dataset);
+    if (!attr_int(f, "n_ctx_config", &c.n_ctx)) attr_int(f, "n_ctx", &c.n_ctx);
+    c.ctx_init[0] = H5Aexists_by_name(f, "/config", "ctx_init", H5P_DEFAULT) > 0 ? 0 : c.ctx_init[0];
+    copy_attr_string(f, "ctx_init", c.ctx_init, sizeof c.ctx_init);
+    attr_int(f, "csc", &c.csc);
+    copy_attr_string(f, "class_token_position", c.class_token_position, sizeof c.class_token_position);
+    if (!attr_int(f, "prompt_depth", &c.prompt_depth)) attr_int(f, "deep_prompt_depth", &c.prompt_depth);
+    attr_double(f, "alpha", &c.alpha);
+    attr_double(f, "reg_weight", &c.reg_weight);
+    double layers[16];
+    int nl = gh5_attr_numbers(f, "/config", "rep_layers", layers, 16);
+    if (nl > 0) {
+        c.n_rep_layers = nl;
+        for (int i = 0; i < nl; i++) c.rep_layers[i] = (int)layers[i];
     }
-    CHK("logits", logits, (size_t)B * C);
-#undef CHK
-    snprintf(name, sizeof name, "%s/loss", grp);
-    int *lab = h5r_read_int(f, labels, &s);
-    if (full && lab && h5r_exists(f, name)) {
-        float loss = (float)op_cross_entropy(NULL, logits, lab, B, C, 1.0f);
-        H5Shape ls;
-        float *ref = h5r_read_f32(f, name, &ls);
-        if (ref) golden_compare(t, name, &loss, ref, 1, TOL_LOSS, 1);
+    attr_int(f, "rep_dim", &c.rep_dim);
+    attr_int(f, "n_rep_tokens", &c.n_rep_tokens);
+    copy_attr_string(f, "template", c.template_str, sizeof c.template_str);
+    copy_attr_string(f, "optimizer", c.optim, sizeof c.optim);
+    attr_double(f, "lr", &c.lr);
+    attr_double(f, "momentum", &c.momentum);
+    attr_double(f, "weight_decay", &c.weight_decay);
+    attr_int(f, "batch_size", &c.batch);
+    attr_int(f, "test_batch_size", &c.test_batch);
+    c.warmup_epochs = 0;
+    return c;
+}
+
+/* /init/NAME into the learnable block, for every declared tensor; every /init member must be
+ * one of them. Returns 0 when all loaded. */
+static int load_init(GoldenTally *t, hid_t f, Method *m) {
+    ParamBlock *pb = &m->params;
+    int ok = 1, n_init = 0, unknown = 0;
+    char path[256], msg[256];
+    for (int i = 0; i < pb->count; i++) {
+        snprintf(path, sizeof path, "/init/%s", pb->t[i].name);
+        H5Shape s;
+        float *h = h5r_read_f32(f, path, &s);
+        if (!h || s.n != pb->t[i].numel) {
+            snprintf(msg, sizeof msg, h ? "size %zu, the method declares %zu" : "missing", h ? s.n : 0,
+                     pb->t[i].numel);
+            golden_verdict(t, path, 0, msg);
+            ok = 0;
+        } else {
+            k_upload(pb->data + pb->t[i].offset, h, s.n);
+        }
+        free(h);
+    }
+    char **names = h5r_group_members(f, "/init", &n_init);
+    for (int i = 0; i < n_init; i++)
+        if (param_find(pb, names[i]) < 0) {
+            snprintf(path, sizeof path, "/init/%s", names[i]);
+            golden_verdict(t, path, 0, "not a learnable tensor of our method");
+            unknown++;
+        }
+    h5r_free_strings(names, n_init);
+    snprintf(msg, sizeof msg, "%d tensors, %zu floats", pb->count, pb->n);
+    if (pb->count || n_init) golden_verdict(t, "init", ok && !unknown && n_init == pb->count, msg);
+    m->params_version++;
+    return ok ? 0 : -1;
+}
+
+/* [rows, cols] view of a tensor for its digests: [shape0, rest] */
+static void rows_cols(const ParamTensor *pt, size_t *rows, size_t *cols) {
+    *rows = pt->ndim ? (size_t)pt->shape[0] : 1;
+    *cols = pt->numel / (*rows ? *rows : 1);
+}
+
+/* A float64 reduction over a set S of elements (README §5.7) is accepted when
+ *   |got − ref| <= tol_elem·sqrt(|S|) + TOL_DIGEST·|ref| + allow·(masked elements in S)
+ * i.e. what independent element errors within the element tolerance give (sums of gradients
+ * and of parameter deltas cancel: a plain relative test against a near-zero sum measures only
+ * fp32 rounding), plus the README's relative 1e-5, plus, for AdamW, the ±allow an
+ * ill-conditioned (masked) element may move. The line prints the largest error/allowed ratio. */
+typedef struct {
+    double tol_elem, allow;
+} DigestTol;
+
+static void compare_reduction(GoldenTally *t, const char *name, const double *got,
+                              const double *ref, size_t n, double set_size, const double *masked,
+                              const DigestTol *dt, int is_norm) {
+    double worst = 0, maxabs = 0;
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        double m = masked ? masked[i] : 0;
+        double allowed = is_norm == 2 ? dt->tol_elem + (m > 0 ? dt->allow : 0)
+                         : is_norm == 1 ? sqrt(dt->tol_elem * dt->tol_elem * set_size + dt->allow * dt->allow * m)
+                                        : dt->tol_elem * sqrt(set_size) + dt->allow * m;
+        allowed += TOL_DIGEST * fabs(ref[i]);
+        double e = fabs(got[i] - ref[i]);
+        if (!isfinite(got[i])) bad = 1;
+        if (e > maxabs) maxabs = e;
+        if (allowed > 0 && e / allowed > worst) worst = e / allowed;
+        if (allowed <= 0 && e > 0) worst = INFINITY;
+    }
+    int ok = !bad && worst <= 1.0;
+    printf("  %-34s max abs err %.3e  err/allowed %.3f  (elem tol %.1e x sqrt(%.0f))  %s\n", name,
+           maxabs, worst, dt->tol_elem, set_size, ok ? "ok" : "FAIL");
+    if (ok) t->passed++;
+    else t->failed++;
+}
+
+/* digest group `grp` (…/NAME) of tensor x against ours; with x0, the delta_* reductions of
+ * x − x0 (parameters after a step), else the reductions of x (a gradient) */
+static void check_digest(GoldenTally *t, hid_t f, const char *grp, const char *name,
+                         const ParamTensor *pt, const float *x, const float *x0, double tol,
+                         const unsigned char *mask_full, double allow) {
+    char path[1024], idxp[512];
+    snprintf(idxp, sizeof idxp, "/digests/sample_index/%s", name);
+    H5Shape s;
+    int *idx = h5r_read_int(f, idxp, &s);
+    if (!idx) return golden_verdict(t, idxp, 0, "missing in the fixture");
+    size_t ns = s.n, rows, cols;
+    const char *pre = x0 ? "delta_" : "";
+    rows_cols(pt, &rows, &cols);
+    float *v = cg_malloc(pt->numel * sizeof(float));
+    for (size_t i = 0; i < pt->numel; i++) v[i] = x0 ? x[i] - x0[i] : x[i];
+    Digest d;
+    digest_compute(&d, v, rows, cols);
+    /* the element tolerance: gradients relative to the tensor's max |g| (the fixture's when
+     * stored), parameters absolute */
+    DigestTol dt = {.tol_elem = tol, .allow = allow};
+    if (!x0) {
+        size_t n1 = 0;
+        snprintf(path, sizeof path, "%s/max_abs", grp);
+        double *mx = gh5_read_f64(f, path, &n1);
+        dt.tol_elem = tol * (mx && n1 == 1 ? mx[0] : d.max_abs);
+        free(mx);
+    }
+    /* sample values are of the tensor itself (after the step), not of the delta */
+    float *sv = cg_malloc(ns * sizeof(float));
+    unsigned char *smask = mask_full ? cg_calloc(ns, 1) : NULL;
+    for (size_t i = 0; i < ns; i++) {
+        int ok = idx[i] >= 0 && (size_t)idx[i] < pt->numel;
+        sv[i] = ok ? x[idx[i]] : NAN;
+        if (smask && ok) smask[i] = mask_full[idx[i]];
+    }
+    snprintf(path, sizeof path, "%s/sample_values", grp);
+    check_host(t, f, path, sv, ns, x0 ? tol : dt.tol_elem, "abs", 0, smask);
+    /* masked elements per row / column / in all */
+    double *mr = cg_calloc(rows ? rows : 1, sizeof(double)), *mc = cg_calloc(cols ? cols : 1, sizeof(double));
+    double mall = 0;
+    for (size_t r = 0; mask_full && r < rows; r++)
+        for (size_t c = 0; c < cols; c++)
+            if (mask_full[r * cols + c]) mr[r]++, mc[c]++, mall++;
+    struct { const char *sfx; double *got; size_t n; double set; const double *masked; int norm; } R[] = {
+        {"sum_over_dim1", d.dim1, rows, (double)cols, mr, 0}, {"sum_over_dim0", d.dim0, cols, (double)rows, mc, 0},
+        {"sum", &d.sum, 1, (double)pt->numel, &mall, 0}, {"l2_norm", &d.l2, 1, (double)pt->numel, &mall, 1},
+        {"max_abs", &d.max_abs, 1, 1, &mall, 2}};
+    for (size_t r = 0; r < sizeof R / sizeof R[0]; r++) {
+        snprintf(path, sizeof path, "%s/%s%s", grp, pre, R[r].sfx);
+        size_t rn = 0;
+        double *ref = gh5_read_f64(f, path, &rn);
+        if (!ref || rn != R[r].n) golden_verdict(t, path, 0, ref ? "size differs" : "missing in the fixture");
+        else compare_reduction(t, path, R[r].got, ref, rn, R[r].set, R[r].masked, &dt, R[r].norm);
         free(ref);
     }
-    free(lab);
-    k_free(img), k_free(feat), k_free(logits), k_free(img_n), k_free(txt_n);
+    digest_free(&d);
+    free(v), free(sv), free(smask), free(idx), free(mr), free(mc);
 }
 
-static int golden_zeroshot(GoldenTally *t, hid_t f, GoldenCtx *g, const ClipModel *m) {
-    ClassPrompts p = {0};
-    if (zs_prompts(t, f, g, &p)) return -1;
-    float *txt = text_features(m, &p, 0);
-    zs_images(t, f, m, txt, &p, "/inputs/images", "/inputs/labels", "step0", 1);
-    if (h5r_exists(f, "/eval/logits"))
-        zs_images(t, f, m, txt, &p, "/inputs/test_images", "/inputs/test_labels", "eval", 0);
-    k_free(txt);
-    prompts_free(&p);
+/* every learnable tensor: the full array at `full_grp`/NAME, or the digests at `dig_grp`/NAME */
+static void check_params(GoldenTally *t, hid_t f, Method *m, const float *host, const float *host0,
+                         const char *full_grp, const char *dig_grp, double tol, const char *how,
+                         const unsigned char *mask, double allow) {
+    ParamBlock *pb = &m->params;
+    char path[512];
+    for (int i = 0; i < pb->count; i++) {
+        const ParamTensor *pt = &pb->t[i];
+        const float *x = host + pt->offset;
+        const unsigned char *mk = mask ? mask + pt->offset : NULL;
+        snprintf(path, sizeof path, "%s/%s", full_grp, pt->name);
+        if (h5r_exists(f, path)) {
+            check_host(t, f, path, x, pt->numel, tol, how, 0, mk);
+            continue;
+        }
+        snprintf(path, sizeof path, "%s/%s", dig_grp, pt->name);
+        if (h5r_exists(f, path))
+            check_digest(t, f, path, pt->name, pt, x, host0 ? host0 + pt->offset : NULL, tol, mk, allow);
+        else golden_verdict(t, full_grp, 0, pt->name);
+    }
+}
+
+/* ---- the phases ------------------------------------------------------------------------- */
+
+typedef struct {
+    float *images, *test_images;
+    int *labels, *test_labels;
+    int B, TB;
+} Inputs;
+
+static int read_inputs(GoldenTally *t, hid_t f, Inputs *in) {
+    H5Shape s, ls;
+    float *h = h5r_read_f32(f, "/inputs/images", &s);
+    in->labels = h5r_read_int(f, "/inputs/labels", &ls);
+    if (!h || !in->labels) return free(h), golden_verdict(t, "inputs", 0, cg_error()), -1;
+    in->B = (int)s.dims[0];
+    in->images = k_alloc(s.n);
+    k_upload(in->images, h, s.n);
+    free(h);
+    h = h5r_read_f32(f, "/inputs/test_images", &s);
+    in->test_labels = h5r_read_int(f, "/inputs/test_labels", &ls);
+    if (h) {
+        in->TB = (int)s.dims[0];
+        in->test_images = k_alloc(s.n);
+        k_upload(in->test_images, h, s.n);
+        free(h);
+    }
     return 0;
+}
+
+static void free_inputs(Inputs *in) {
+    if (in->images) k_free(in->images);
+    if (in->test_images) k_free(in->test_images);
+    free(in->labels), free(in->test_labels);
+}
+
+static int is_sanity(const char *name) {
+    return !strcmp(name, "loss_from_logits") || !strcmp(name, "loss_recomputed_from_components");
+}
+
+/* every dataset of group `grp` except those in `skip` against the method's records */
+static void check_records(GoldenTally *t, hid_t f, Method *m, const char *grp,
+                          const char *const *skip) {
+    int n = 0;
+    char **names = h5r_group_members(f, grp, &n);
+    char path[512];
+    for (int i = 0; i < n; i++) {
+        int skipped = is_sanity(names[i]);
+        for (int k = 0; skip && skip[k]; k++) skipped |= !strcmp(names[i], skip[k]);
+        snprintf(path, sizeof path, "%s/%s", grp, names[i]);
+        if (skipped || H5Oexists_by_name(f, path, H5P_DEFAULT) <= 0) continue;
+        H5O_info_t info;
+        if (H5Oget_info_by_name(f, path, &info, H5P_DEFAULT) < 0 || info.type != H5O_TYPE_DATASET)
+            continue;
+        const MethodRecord *r = method_recorded(m, names[i]);
+        if (!r) {
+            golden_verdict(t, path, 0, "not produced by our method");
+            continue;
+        }
+        size_t cnt = 1;
+        for (int d = 0; d < r->ndim; d++) cnt *= (size_t)r->shape[d];
+        int loss = !strncmp(names[i], "loss", 4);
+        check_host(t, f, path, r->host, cnt, loss ? TOL_LOSS : TOL_FEAT, loss ? "abs" : "rel", 0, NULL);
+    }
+    h5r_free_strings(names, n);
+}
+
+static void check_tokens(GoldenTally *t, hid_t f, Method *m) {
+    const MethodRecord *r = method_recorded(m, "tokenized_prompts");
+    if (!r || !h5r_exists(f, "/inputs/tokenized_prompts")) return;
+    H5Shape s;
+    int *ids = h5r_read_int(f, "/inputs/tokenized_prompts", &s);
+    size_t n = (size_t)r->shape[0] * r->shape[1];
+    int diff = 0;
+    for (size_t i = 0; ids && s.n == n && i < n; i++) diff += ids[i] != (int)r->host[i];
+    char msg[128];
+    snprintf(msg, sizeof msg, "%d classes, %d ids differ", r->shape[0], ids && s.n == n ? diff : -1);
+    golden_verdict(t, "inputs/tokenized_prompts", ids && s.n == n && !diff, msg);
+    free(ids);
+}
+
+static float *download_params(Method *m) {
+    float *h = cg_malloc((m->params.n ? m->params.n : 1) * sizeof(float));
+    if (m->params.n) k_download(h, m->params.data, m->params.n);
+    return h;
+}
+
+static double run_fb(Method *m, const Inputs *in) {
+    if (m->params.n) k_zero(m->params.grad, m->params.n);
+    return m->ops->forward_backward(m, in->images, in->labels, in->B, in->B);
+}
+
+/* step 0: records, loss, gradients; returns host gradients (caller frees) */
+static float *golden_step0(GoldenTally *t, hid_t f, Method *m, const Inputs *in) {
+    m->record = 1;
+    double loss = run_fb(m, in);
+    m->record = 0;
+    static const char *const skip[] = {"loss", NULL};
+    check_records(t, f, m, "/step0", skip);
+    check_scalar(t, f, "/step0/loss", loss, TOL_LOSS);
+    float *g = cg_malloc((m->params.n ? m->params.n : 1) * sizeof(float));
+    if (m->params.n) {
+        k_download(g, m->params.grad, m->params.n);
+        check_params(t, f, m, g, NULL, "/step0/grads", "/step0/grad_digests", TOL_GRAD, "rel", NULL, 0);
+    }
+    return g;
+}
+
+/* three optimiser steps from /init; group "/steps" or "/steps_adamw" */
+static void golden_steps(GoldenTally *t, hid_t f, Method *m, const Inputs *in, const char *grp,
+                         const MethodConfig *cfg, const float *init, const unsigned char *mask) {
+    char path[256];
+    size_t nl = 0, nlr = 0;
+    snprintf(path, sizeof path, "%s/losses", grp);
+    double *losses = gh5_read_f64(f, path, &nl);
+    snprintf(path, sizeof path, "%s/lr_per_step", grp);
+    double *lrs = gh5_read_f64(f, path, &nlr);
+    if (!losses || !lrs || nl != nlr) {
+        golden_verdict(t, grp, 0, "losses / lr_per_step missing");
+        free(losses), free(lrs);
+        return;
+    }
+    if (m->params.n) k_upload(m->params.data, init, m->params.n);
+    m->params_version++;
+    Optimizer opt;
+    if (optim_init(&opt, cfg, m->params.n) != 0) {
+        golden_verdict(t, grp, 0, cg_error());
+        free(losses), free(lrs);
+        return;
+    }
+    double *got = cg_malloc(nl * sizeof(double)), lr_sum = 0;
+    for (size_t k = 0; k < nl; k++) {
+        lr_sum += lrs[k]; /* an ill-conditioned AdamW element moves at most about lr per step */
+        got[k] = run_fb(m, in);
+        optim_step(&opt, m->params.data, m->params.grad, lrs[k]);
+        m->params_version++;
+        float *h = download_params(m);
+        char full[128], dig[128];
+        snprintf(full, sizeof full, "%s/params_after_step%zu", grp, k + 1);
+        snprintf(dig, sizeof dig, "%s/digests_after_step%zu", grp, k + 1);
+        if (h5r_exists(f, full) || h5r_exists(f, dig))
+            check_params(t, f, m, h, init, full, dig, TOL_PARAM, "abs", mask, mask ? 2 * lr_sum : 0);
+        free(h);
+    }
+    snprintf(path, sizeof path, "%s/losses", grp);
+    size_t rn = 0;
+    double *ref = gh5_read_f64(f, path, &rn);
+    compare_scaled(t, path, got, ref, nl, TOL_LOSS, 0, NULL, "abs");
+    free(ref), free(got), free(losses), free(lrs);
+    optim_free(&opt);
+}
+
+/* evaluation logits after the steps; group "/eval" or "/eval_adamw" */
+static void golden_eval(GoldenTally *t, hid_t f, Method *m, const Inputs *in, const char *grp) {
+    if (!in->test_images || !h5r_exists(f, grp)) return;
+    int C = m->C, TB = in->TB;
+    float *lg = cg_malloc((size_t)TB * C * sizeof(float));
+    char path[256];
+    m->record = 1;
+    m->ops->logits(m, in->test_images, TB, EVAL_DEFAULT, lg);
+    m->record = 0;
+    snprintf(path, sizeof path, "%s/logits", grp);
+    check_host(t, f, path, lg, (size_t)TB * C, TOL_FEAT, "rel", 0, NULL);
+    static const char *const skip[] = {"logits", "logits_base_inference", "logits_novel_inference", NULL};
+    check_records(t, f, m, grp, skip);
+    static const struct { const char *name; EvalMode mode; } modes[] = {
+        {"logits_base_inference", EVAL_BASE}, {"logits_novel_inference", EVAL_NOVEL}};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", grp, modes[i].name);
+        if (!h5r_exists(f, path)) continue;
+        m->ops->logits(m, in->test_images, TB, modes[i].mode, lg);
+        check_host(t, f, path, lg, (size_t)TB * C, TOL_FEAT, "rel", 0, NULL);
+    }
+    free(lg);
+}
+
+/* the AdamW run's settings from the /steps_adamw attributes */
+static MethodConfig adamw_config(hid_t f, MethodConfig c) {
+    double v[2];
+    strcpy(c.optim, "adamw");
+    if (gh5_attr_numbers(f, "/steps_adamw", "lr", v, 1) == 1) c.lr = v[0];
+    if (gh5_attr_numbers(f, "/steps_adamw", "betas", v, 2) == 2) c.beta1 = v[0], c.beta2 = v[1];
+    if (gh5_attr_numbers(f, "/steps_adamw", "eps", v, 1) == 1) c.eps = v[0];
+    if (gh5_attr_numbers(f, "/steps_adamw", "weight_decay", v, 1) == 1) c.weight_decay = v[0];
+    return c;
+}
+
+/* elements whose step-0 gradient (ours, or the fixture's where stored) is at most ADAMW_MASK */
+static unsigned char *adamw_mask(hid_t f, Method *m, const float *g0) {
+    unsigned char *mask = cg_calloc(m->params.n ? m->params.n : 1, 1);
+    for (size_t i = 0; i < m->params.n; i++) mask[i] = fabsf(g0[i]) <= ADAMW_MASK;
+    char path[512];
+    for (int i = 0; i < m->params.count; i++) {
+        const ParamTensor *pt = &m->params.t[i];
+        snprintf(path, sizeof path, "/step0/grads/%s", pt->name);
+        H5Shape s;
+        float *ref = h5r_exists(f, path) ? h5r_read_f32(f, path, &s) : NULL;
+        for (size_t j = 0; ref && s.n == pt->numel && j < s.n; j++)
+            mask[pt->offset + j] |= fabsf(ref[j]) <= ADAMW_MASK;
+        free(ref);
+    }
+    return mask;
+}
+
+static void golden_method(GoldenTally *t, hid_t f, GoldenCtx *g, const ClipModel *clip,
+                          MethodKind kind) {
+    char dataset[64] = "";
+    copy_attr_string(f, "dataset_name", dataset, sizeof dataset);
+    int C = 0;
+    char **names = h5r_attr_strings(f, "/config", "classnames", &C);
+    if (!names) return golden_verdict(t, "config/classnames", 0, cg_error());
+    MethodEnv env = {.clip = clip, .tok = g->tok, .cfg = config_from_fixture(f, kind, dataset),
+                     .comm = comm_self()};
+    snprintf(env.dataset, sizeof env.dataset, "%s", dataset);
+    double seed = 1;
+    gh5_attr_numbers(f, "/config", "seed", &seed, 1);
+    env.seed = (uint64_t)seed;
+    Method *m = method_create(&env);
+    Inputs in = {0};
+    if (!m) {
+        golden_verdict(t, "method", 0, cg_error());
+    } else {
+        m->record = 1;
+        int rc = m->ops->set_classes(m, (const char *const *)names, C, dataset);
+        m->record = 0;
+        if (rc != 0) golden_verdict(t, "set_classes", 0, cg_error());
+        else if (load_init(t, f, m) == 0 && read_inputs(t, f, &in) == 0) {
+            check_tokens(t, f, m);
+            float *init = download_params(m);
+            float *g0 = golden_step0(t, f, m, &in);
+            if (h5r_exists(f, "/steps")) golden_steps(t, f, m, &in, "/steps", &env.cfg, init, NULL);
+            golden_eval(t, f, m, &in, "/eval");
+            if (h5r_exists(f, "/steps_adamw")) {
+                MethodConfig ac = adamw_config(f, env.cfg);
+                unsigned char *mask = adamw_mask(f, m, g0);
+                golden_steps(t, f, m, &in, "/steps_adamw", &ac, init, mask);
+                golden_eval(t, f, m, &in, "/eval_adamw");
+                free(mask);
+            }
+            free(init), free(g0);
+        }
+    }
+    free_inputs(&in);
+    method_free(m);
+    h5r_free_strings(names, C);
 }
 
 static void golden_file(GoldenTally *t, GoldenCtx *g, const char *path) {
@@ -136,13 +577,13 @@ static void golden_file(GoldenTally *t, GoldenCtx *g, const char *path) {
     } else {
         char *dir = cg_dirname(path), *mpath = cg_path_join(dir, model_file);
         const ClipModel *m = ctx_model(g, mpath);
+        int kind = kind_of_trainer(trainer);
         if (!m) golden_verdict(t, "model", 0, cg_error());
-        else if (!strcmp(trainer, "ZeroshotCLIP")) golden_zeroshot(t, f, g, m);
-        else {
+        else if (kind < 0) {
             char msg[256];
-            snprintf(msg, sizeof msg, "trainer %s is not implemented yet (methods issue)", trainer);
+            snprintf(msg, sizeof msg, "trainer %s is not a known method", trainer);
             golden_verdict(t, "trainer", 0, msg);
-        }
+        } else golden_method(t, f, g, m, (MethodKind)kind);
         free(dir), free(mpath);
     }
     free(trainer), free(model_file);
@@ -152,8 +593,10 @@ static void golden_file(GoldenTally *t, GoldenCtx *g, const char *path) {
 static void golden_usage(FILE *o) {
     fprintf(o, "usage: clipgrid golden [--vocab FILE] [--threads N] FIXTURE.h5...\n"
                "Runs each fixture (format of shared/fixtures/official/README.md) with the model named\n"
-               "by its /config attribute model_file (resolved in the fixture's folder) and prints,\n"
-               "per tensor, the largest absolute and relative error; exits 1 on any failure.\n");
+               "by its /config attribute model_file (resolved in the fixture's folder) through the\n"
+               "method its trainer names (ZeroshotCLIP, CoOp, CoCoOp, MaPLe, UUMuDPT, MMRL): step-0\n"
+               "records, loss and gradients, the optimiser steps, the evaluation logits. Prints, per\n"
+               "tensor, the largest absolute and relative error; exits 1 on any failure.\n");
 }
 
 int cmd_golden(int argc, char **argv) {
@@ -161,12 +604,12 @@ int cmd_golden(int argc, char **argv) {
     int threads = 0, nfiles = 0;
     char **files = cg_calloc((size_t)argc, sizeof(char *));
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help")) return golden_usage(stdout), 0;
+        if (!strcmp(argv[i], "--help")) return golden_usage(stdout), free(files), 0;
         else if (!strcmp(argv[i], "--vocab") && i + 1 < argc) vocab = argv[++i];
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else files[nfiles++] = argv[i];
     }
-    if (!nfiles) return golden_usage(stderr), 2;
+    if (!nfiles) return golden_usage(stderr), free(files), 2;
     cli_init_backend(threads);
     GoldenCtx g = {0};
     if (!(g.tok = tokenizer_load(vocab ? vocab : cli_default_vocab())))

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tests/cli_golden.sh — `clipgrid golden`: the official zero-shot fixture, a second zero-shot
 # fixture with another model, sizes, class names and template (tests/data/zs_other.h5, made by
-# tests/reference/zs_fixture_ref.py), and the failure paths (missing fixture, trainer not
-# implemented yet, missing model file).
+# tests/reference/zs_fixture_ref.py), the CoOp and CoCoOp fixtures through the generic method
+# path, and the failure paths (missing fixture, missing model file).
 # Run from the repository root; $CLIPGRID is the program (default build/clipgrid) and $SHARED the
 # shared folder (default ../shared). Steps that need $SHARED/fixtures/official say SKIP without it.
 set -u
@@ -67,15 +67,18 @@ echo "$out" | sed 's/^/     /'
 [ "$rc" != 0 ] && [ "$rc" -lt 124 ]; check "missing fixture: failure exit status (got $rc)" $?
 echo "$out" | grep -F "$missing" | grep -q FAIL; check "missing fixture: a FAIL line names $missing" $?
 
-echo "-- 4. a CoOp fixture: must fail for now (expected until the methods issue implements CoOp)"
-if [ -f "$OFFICIAL/coop_ctx4_init.h5" ] && [ -f "$OFFICIAL/tiny768.safetensors" ]; then
-  golden "$OFFICIAL/coop_ctx4_init.h5"
-  echo "$out" | sed 's/^/     /'
-  [ "$rc" != 0 ] && [ "$rc" -lt 124 ]
-  check "coop_ctx4_init.h5: failure exit status (got $rc; expected until CoOp exists)" $?
-else
-  echo "SKIP coop_ctx4_init.h5: $OFFICIAL not found"
-fi
+echo "-- 4. the CoOp and CoCoOp fixtures: exit 0, every tensor within tolerance"
+for fx in coop_ctx4_init:14 coop_ctx16_rand:14 cocoop:32; do
+  name=${fx%%:*}; count=${fx##*:}
+  if [ -f "$OFFICIAL/$name.h5" ] && [ -f "$OFFICIAL/tiny768.safetensors" ]; then
+    golden "$OFFICIAL/$name.h5"
+    echo "$out" | sed 's/^/     /'
+    [ "$rc" = 0 ]; check "$name.h5: exit status 0 (got $rc)" $?
+    echo "$out" | grep -q "^$count passed, 0 failed$"; check "$name.h5: $count passed, 0 failed" $?
+  else
+    echo "SKIP $name.h5: $OFFICIAL not found"
+  fi
+done
 
 echo "-- 5. a fixture whose model file is missing: non-zero exit, the message names the model path"
 mkdir -p "$tmp/nomodel"

@@ -13,7 +13,7 @@
 #pragma GCC target("prefer-vector-width=512")
 #endif
 
-void op_quickgelu(float *y, const float *x, size_t n) {
+void cpu_op_quickgelu(float *y, const float *x, size_t n) {
     if (n == 0) return;
     CPU_CHECK_PTR("op_quickgelu", y);
     CPU_CHECK_PTR("op_quickgelu", x);
@@ -22,7 +22,7 @@ void op_quickgelu(float *y, const float *x, size_t n) {
 }
 
 /* d/dx x·σ(ax) = σ + a·x·σ·(1 − σ) */
-void op_quickgelu_backward(float *dx, const float *dy, const float *x, size_t n, int acc) {
+void cpu_op_quickgelu_backward(float *dx, const float *dy, const float *x, size_t n, int acc) {
     if (n == 0) return;
     CPU_CHECK_PTR("op_quickgelu_backward", dx);
     CPU_CHECK_PTR("op_quickgelu_backward", dy);
@@ -42,7 +42,7 @@ void op_quickgelu_backward(float *dx, const float *dy, const float *x, size_t n,
     }
 }
 
-void op_add(float *y, const float *x, size_t n) {
+void cpu_op_add(float *y, const float *x, size_t n) {
     if (n == 0) return;
     CPU_CHECK_PTR("op_add", y);
     CPU_CHECK_PTR("op_add", x);
@@ -50,7 +50,7 @@ void op_add(float *y, const float *x, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] += x[i];
 }
 
-void op_add_broadcast(float *y, const float *x, size_t outer, size_t n) {
+void cpu_op_add_broadcast(float *y, const float *x, size_t outer, size_t n) {
     if (outer == 0 || n == 0) return;
     CPU_CHECK_PTR("op_add_broadcast", y);
     CPU_CHECK_PTR("op_add_broadcast", x);
@@ -62,7 +62,7 @@ void op_add_broadcast(float *y, const float *x, size_t outer, size_t n) {
     }
 }
 
-void op_scale(float *y, float alpha, size_t n) {
+void cpu_op_scale(float *y, float alpha, size_t n) {
     if (n == 0) return;
     CPU_CHECK_PTR("op_scale", y);
     #pragma omp parallel for simd schedule(static) if (n >= CPU_PAR_MIN)

@@ -237,7 +237,7 @@ static void forward_bh(float *o, float *probs, const float *q, const float *k, c
     }
 }
 
-void op_attention(float *o, float *probs, const float *q, const float *k, const float *v,
+void cpu_op_attention(float *o, float *probs, const float *q, const float *k, const float *v,
                   const KAttnShape *s) {
     check_shape("op_attention", s);
     CPU_CHECK_PTR("op_attention", o);
@@ -304,7 +304,7 @@ static void backward_bh(float *dq, float *dk, float *dv, const float *dout, cons
         gemm_tn(Tk, dh, Tq, s->scale, ds, tkp, q + qoff, s->ld_q, dk + kvoff, s->ld_kv, acc);
 }
 
-void op_attention_backward(float *dq, float *dk, float *dv, const float *dout,
+void cpu_op_attention_backward(float *dq, float *dk, float *dv, const float *dout,
                            const float *probs, const float *q, const float *k, const float *v,
                            const KAttnShape *s, int acc) {
     check_shape("op_attention_backward", s);

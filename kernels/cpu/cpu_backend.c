@@ -1,7 +1,8 @@
 /* kernels/cpu/cpu_backend.c — CPU backend state (the OpenMP thread count; OpenBLAS runs
  * single-threaded inside OpenMP regions, see cpu_matmul.c) and tensor memory: aligned
  * zero-filled allocation, fill/copy, host<->"device" transfers and the fp16/bf16 -> fp32
- * upload. On the CPU a device pointer is a host pointer. */
+ * upload. On the CPU a device pointer is a host pointer. Like every function of kernels/cpu, these
+ * are the cpu_* entries of the backend table (kernels/backend.h) that kernels/dispatch.c calls. */
 #include <cblas.h>   // defines: openblas_set_num_threads
 #include <omp.h>     // defines: omp_get_num_procs, omp_set_num_threads, omp_get_max_threads
 #include <stdlib.h>  // defines: posix_memalign, free
@@ -14,7 +15,7 @@
 
 static int cpu_threads; /* 0 until k_init_cpu */
 
-void k_init_cpu(int threads) {
+void cpu_k_init_cpu(int threads) {
     if (threads <= 0) threads = omp_get_num_procs();
     if (threads < 1) threads = 1;
     cpu_threads = threads;
@@ -27,17 +28,13 @@ void k_init_cpu(int threads) {
 /* Ops used before k_init_cpu initialise with OpenMP's default thread count (OMP_NUM_THREADS or
  * all cores), so that OpenBLAS is never multithreaded inside the OpenMP regions. */
 int k_threads(void) {
-    if (cpu_threads <= 0) k_init_cpu(omp_get_max_threads());
+    if (cpu_threads <= 0) cpu_k_init_cpu(omp_get_max_threads());
     return cpu_threads;
 }
 
-KBackendKind k_backend(void) { return K_BACKEND_CPU; }
-
-const char *k_backend_name(void) { return "cpu"; }
-
 /* ---- memory --------------------------------------------------------------------------------- */
 
-float *k_alloc(size_t n) {
+float *cpu_k_alloc(size_t n) {
     if (n > (SIZE_MAX - 63) / sizeof(float))
         cg_fatal("k_alloc: %zu floats overflow the address space", n);
     size_t bytes = (n * sizeof(float) + 63) & ~(size_t)63;
@@ -56,16 +53,16 @@ float *k_alloc(size_t n) {
     return p;
 }
 
-void k_free(float *p) { free(p); }
+void cpu_k_free(float *p) { free(p); }
 
-void k_zero(float *p, size_t n) {
+void cpu_k_zero(float *p, size_t n) {
     if (n == 0) return;
     CPU_CHECK_PTR("k_zero", p);
     #pragma omp parallel for simd schedule(static) if (n >= 4 * CPU_PAR_MIN)
     for (size_t i = 0; i < n; i++) p[i] = 0.0f;
 }
 
-void k_fill(float *p, float value, size_t n) {
+void cpu_k_fill(float *p, float value, size_t n) {
     if (n == 0) return;
     CPU_CHECK_PTR("k_fill", p);
     #pragma omp parallel for simd schedule(static) if (n >= 4 * CPU_PAR_MIN)
@@ -87,7 +84,7 @@ static void copy_floats(float *dst, const float *src, size_t n) {
     }
 }
 
-void k_copy(float *dst, const float *src, size_t n) {
+void cpu_k_copy(float *dst, const float *src, size_t n) {
     if (n == 0 || dst == src) return;
     CPU_CHECK_PTR("k_copy", dst);
     CPU_CHECK_PTR("k_copy", src);
@@ -99,14 +96,14 @@ void k_copy(float *dst, const float *src, size_t n) {
     copy_floats(dst, src, n);
 }
 
-void k_upload(float *dst, const float *host_src, size_t n) {
+void cpu_k_upload(float *dst, const float *host_src, size_t n) {
     if (n == 0) return;
     CPU_CHECK_PTR("k_upload", dst);
     CPU_CHECK_PTR("k_upload", host_src);
     copy_floats(dst, host_src, n);
 }
 
-void k_download(float *host_dst, const float *src, size_t n) {
+void cpu_k_download(float *host_dst, const float *src, size_t n) {
     if (n == 0) return;
     CPU_CHECK_PTR("k_download", host_dst);
     CPU_CHECK_PTR("k_download", src);
@@ -125,7 +122,7 @@ static inline uint32_t f16_to_f32_bits(uint16_t h) {
     return sign | cpu_float_to_bits((float)mant * 0x1p-24f);
 }
 
-void k_upload_cast(float *dst, const void *host_src, KDtype dt, size_t n) {
+void cpu_k_upload_cast(float *dst, const void *host_src, KDtype dt, size_t n) {
     if (n == 0) return;
     CPU_CHECK_PTR("k_upload_cast", dst);
     CPU_CHECK_PTR("k_upload_cast", host_src);

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "core/util.h"  // defines: cg_fatal
-#include "kernels/ops.h"
+#include "kernels/backend.h"  // defines: the cpu_* prototypes, kernels/ops.h
 
 /* Elementwise loops below this many elements run on one thread: a parallel region costs a few
  * microseconds. */

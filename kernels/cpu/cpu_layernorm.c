@@ -6,7 +6,7 @@
 
 #include "kernels/cpu/cpu_internal.h"
 
-void op_layernorm(float *y, float *mean, float *rstd, const float *x,
+void cpu_op_layernorm(float *y, float *mean, float *rstd, const float *x,
                   const float *gamma, const float *beta, int n, int d, float eps) {
     if (n <= 0 || d <= 0) cg_fatal("op_layernorm: n=%d d=%d must be positive", n, d);
     if (!(eps >= 0.0f)) cg_fatal("op_layernorm: eps=%g must be >= 0", (double)eps);
@@ -60,7 +60,7 @@ static void ln_row_backward(float *dx, const float *dy, const float *x, float mu
     }
 }
 
-void op_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+void cpu_op_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
                            const float *x, const float *mean, const float *rstd,
                            const float *gamma, int n, int d, int acc) {
     if (n <= 0 || d <= 0) cg_fatal("op_layernorm_backward: n=%d d=%d must be positive", n, d);

@@ -5,7 +5,7 @@
 
 #include "kernels/cpu/cpu_internal.h"
 
-double op_cross_entropy(float *dlogits, const float *logits, const int *labels, int B, int C,
+double cpu_op_cross_entropy(float *dlogits, const float *logits, const int *labels, int B, int C,
                         float grad_scale) {
     if (B <= 0 || C <= 0) cg_fatal("op_cross_entropy: B=%d C=%d must be positive", B, C);
     CPU_CHECK_PTR("op_cross_entropy", logits);
@@ -38,7 +38,7 @@ double op_cross_entropy(float *dlogits, const float *logits, const int *labels, 
     return loss / B;
 }
 
-void op_l2norm(float *y, float *norms, const float *x, int n, int d) {
+void cpu_op_l2norm(float *y, float *norms, const float *x, int n, int d) {
     if (n <= 0 || d <= 0) cg_fatal("op_l2norm: n=%d d=%d must be positive", n, d);
     CPU_CHECK_PTR("op_l2norm", y);
     CPU_CHECK_PTR("op_l2norm", x);
@@ -57,7 +57,7 @@ void op_l2norm(float *y, float *norms, const float *x, int n, int d) {
     }
 }
 
-void op_l2norm_backward(float *dx, const float *dy, const float *y, const float *norms,
+void cpu_op_l2norm_backward(float *dx, const float *dy, const float *y, const float *norms,
                         int n, int d, int acc) {
     if (n <= 0 || d <= 0) cg_fatal("op_l2norm_backward: n=%d d=%d must be positive", n, d);
     CPU_CHECK_PTR("op_l2norm_backward", dx);

@@ -81,7 +81,7 @@ static void bias_rows(float *y, const float *bias, int n, int m, int add) {
     }
 }
 
-void op_matmul(float *y, const float *x, const float *w, const float *bias,
+void cpu_op_matmul(float *y, const float *x, const float *w, const float *bias,
                int n, int k, int m, KWLayout layout, int acc) {
     check_dims("op_matmul", n, k, m);
     check_layout("op_matmul", layout);
@@ -101,7 +101,7 @@ void op_matmul(float *y, const float *x, const float *w, const float *bias,
                     y, m);
 }
 
-void op_matmul_backward(float *dx, const float *dy, const float *w,
+void cpu_op_matmul_backward(float *dx, const float *dy, const float *w,
                         int n, int k, int m, KWLayout layout, int acc) {
     check_dims("op_matmul_backward", n, k, m);
     check_layout("op_matmul_backward", layout);
@@ -134,7 +134,7 @@ static void column_sums_acc(float *db, const float *dy, int n, int m) {
     }
 }
 
-void op_dense_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
+void cpu_op_dense_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
                        const float *w, int n, int k, int m, int acc) {
     check_dims("op_dense_backward", n, k, m);
     CPU_CHECK_PTR("op_dense_backward", dy);
@@ -144,5 +144,5 @@ void op_dense_backward(float *dx, float *dw, float *db, const float *dy, const f
                     dw, k);
     }
     if (db) column_sums_acc(db, dy, n, m);
-    if (dx) op_matmul_backward(dx, dy, w, n, k, m, K_W_OUT_IN, acc);
+    if (dx) cpu_op_matmul_backward(dx, dy, w, n, k, m, K_W_OUT_IN, acc);
 }

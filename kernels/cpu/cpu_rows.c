@@ -2,7 +2,7 @@
  * (with broadcast) and its adjoint batched sum, and the im2col of the patch embedding. */
 #include "kernels/cpu/cpu_internal.h"
 
-void op_gather_rows(float *dst, const float *src, const int *idx, int n, int d) {
+void cpu_op_gather_rows(float *dst, const float *src, const int *idx, int n, int d) {
     if (n <= 0 || d <= 0) cg_fatal("op_gather_rows: n=%d d=%d must be positive", n, d);
     CPU_CHECK_PTR("op_gather_rows", dst);
     CPU_CHECK_PTR("op_gather_rows", src);
@@ -16,7 +16,7 @@ void op_gather_rows(float *dst, const float *src, const int *idx, int n, int d) 
 
 /* Indices may repeat, so threads split the columns, not the rows: every destination element is
  * updated by one thread, in the order of i (deterministic). */
-void op_scatter_add_rows(float *dst, const float *src, const int *idx, int n, int d) {
+void cpu_op_scatter_add_rows(float *dst, const float *src, const int *idx, int n, int d) {
     if (n <= 0 || d <= 0) cg_fatal("op_scatter_add_rows: n=%d d=%d must be positive", n, d);
     CPU_CHECK_PTR("op_scatter_add_rows", dst);
     CPU_CHECK_PTR("op_scatter_add_rows", src);
@@ -37,7 +37,7 @@ void op_scatter_add_rows(float *dst, const float *src, const int *idx, int n, in
     }
 }
 
-void op_copy_batched(float *dst, size_t dst_bs, const float *src, size_t src_bs, int B,
+void cpu_op_copy_batched(float *dst, size_t dst_bs, const float *src, size_t src_bs, int B,
                      size_t n, int acc) {
     if (B <= 0) cg_fatal("op_copy_batched: B=%d must be positive", B);
     if (n == 0) return;
@@ -57,7 +57,7 @@ void op_copy_batched(float *dst, size_t dst_bs, const float *src, size_t src_bs,
 }
 
 /* columns in blocks across threads; the batch sum of each column in double, in order of b */
-void op_sum_batched(float *dst, const float *src, size_t src_bs, int B, size_t n, int acc) {
+void cpu_op_sum_batched(float *dst, const float *src, size_t src_bs, int B, size_t n, int acc) {
     if (B <= 0) cg_fatal("op_sum_batched: B=%d must be positive", B);
     if (n == 0) return;
     CPU_CHECK_PTR("op_sum_batched", dst);
@@ -78,7 +78,7 @@ void op_sum_batched(float *dst, const float *src, size_t src_bs, int B, size_t n
     }
 }
 
-void op_im2col_patches(float *cols, const float *img, int B, int R, int p) {
+void cpu_op_im2col_patches(float *cols, const float *img, int B, int R, int p) {
     if (B <= 0 || R <= 0 || p <= 0 || R % p != 0)
         cg_fatal("op_im2col_patches: B=%d R=%d p=%d must be positive with R a multiple of p",
                  B, R, p);
