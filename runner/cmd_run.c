@@ -193,9 +193,12 @@ static void weights_line_(const RunWorld *w, const Sweep *s, const NodeWeights *
 int run_sweep(RunWorld *w, const RunOptions *o) {
     Sweep s;
     if (load_sweep_(w, o, &s)) return sweep_free(&s), 2;
-    world_init_backend(w, o->threads > 0 ? o->threads : s.threads);
     int lock_fd = -1, status = 1;
     unsigned char *todo = cg_calloc((size_t)s.n_cells + 1, 1);
+    if (world_init_backend(w, o->threads > 0 ? o->threads : s.threads)) {
+        if (w->rank == 0) fprintf(stderr, "clipgrid: %s\n", cg_error());
+        goto out;
+    }
     if (prepare_out_(w, &s, o->retry_failed, &lock_fd, todo)) goto out;
     world_start_table(w);
     NodeWeights nw;

@@ -68,6 +68,18 @@ static int choose_device(GpuBinding *b, int allow_share, const char *host, char 
 #endif
 }
 
+/* cross-check with the launcher's own local rank where it gives one (a mismatch means the
+ * ranks' order on the host differs from the launcher's; the binding stays valid, one GPU each) */
+static void warn_launcher_local_rank(int rank, const char *host, int local_rank) {
+    const char *vars[] = {"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "MPI_LOCALRANKID"};
+    for (int i = 0; i < 3; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v && atoi(v) != local_rank)
+            fprintf(stderr, "clipgrid: rank %d on %s: local rank %d from MPI's shared-memory "
+                    "split, %s=%s\n", rank, host, local_rank, vars[i], v);
+    }
+}
+
 static void print_table(const BindRow *all, int size) {
     printf("%5s  %-20s %8s  %-7s %4s  %-16s %s\n", "rank", "host", "pid", "local", "gpu",
            "pci bus id", "name");
@@ -91,6 +103,7 @@ int gpu_bind(MPI_Comm comm, int allow_share, GpuBinding *b) {
     char host[64] = "";
     gethostname(host, sizeof host);
     host[sizeof host - 1] = 0;
+    warn_launcher_local_rank(rank, host, b->local_rank);
 
     /* every rank's choice, then one agreed outcome: the first failing rank's reason */
     char err[256] = "";

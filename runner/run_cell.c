@@ -15,9 +15,11 @@
 
 #include "core/train.h"
 #include "core/util.h"
+#include "kernels/ops.h"
 #include "results/checkpoint.h"
 #include "results/run_file.h"
 #include "results/run_state.h"
+#include "runner/comm_nccl.h"
 #include "runner/runner.h"
 
 char *run_path(const char *out, const char *sub, const char *id, const char *ext) {
@@ -187,15 +189,16 @@ static void train_(Cell *x, TrainResult *res) {
 static void finish_(Cell *x, const TrainResult *res, double t0) {
     RunCtx *rc = x->rc;
     double t1 = wall_();
+    int lead = x->comm->rank == 0;  /* counts: once per run, on rank 0 of its group */
     if (res->status == TRAIN_STOPPED) {
         logf_(x, "stopped by signal: checkpoint %s", x->ckpt);
-        rc->stopped++;
+        rc->stopped += lead;
         if (x->comm->rank == 0) run_state_clear(rc->out, x->c->id);
         return;
     }
     result_line_(x, res, t1 - t0);
-    rc->finished++;
-    rc->failed += res->status == TRAIN_FAILED;
+    rc->finished += lead;
+    rc->failed += lead && res->status == TRAIN_FAILED;
     if (x->comm->rank != 0) return;
     RunMeta meta;
     meta_(x, &meta, t0, t1);
@@ -204,6 +207,18 @@ static void finish_(Cell *x, const TrainResult *res, double t0) {
     free(meta.config_json);
     unlink(x->ckpt);
     run_state_clear(rc->out, x->c->id);
+}
+
+/* the comm of a run's group: none alone; NCCL on the GPU backend when it can be used (the same
+ * answer on every rank of the group), else MPI */
+static CgComm *open_comm_(MPI_Comm group, int *nccl) {
+    *nccl = 0;
+    if (group == MPI_COMM_NULL) return comm_self();
+    if (k_backend() == K_BACKEND_CUDA) {
+        CgComm *c = comm_nccl_create(group);
+        if (c) return *nccl = 1, c;
+    }
+    return comm_mpi_create(group);
 }
 
 /* world rank 0, between its runs: rebuild OUT/results.h5 at most once a minute so that it is
@@ -218,7 +233,8 @@ static void refresh_results_(RunCtx *rc) {
 int run_cell(void *ctx, int cell, MPI_Comm group) {
     RunCtx *rc = ctx;
     Cell x = {.rc = rc, .c = &rc->s->cells[cell]};
-    x.comm = group == MPI_COMM_NULL ? comm_self() : comm_mpi_create(group);
+    int nccl = 0;
+    x.comm = open_comm_(group, &nccl);
     x.ckpt = run_path(rc->out, "ckpt", x.c->id, ".h5");
     double t0 = wall_();
     if (x.comm->rank == 0) {
@@ -241,6 +257,7 @@ int run_cell(void *ctx, int cell, MPI_Comm group) {
     train_result_free(&res);
     if (x.log) fclose(x.log);
     free(x.ckpt);
-    if (group != MPI_COMM_NULL) comm_mpi_free(x.comm);
+    if (nccl) comm_nccl_free(x.comm);
+    else if (group != MPI_COMM_NULL) comm_mpi_free(x.comm);
     return stopped;
 }

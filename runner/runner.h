@@ -30,8 +30,10 @@ typedef struct {
 /* MPI_Init_thread (alone or under mpirun/srun), the node split, the fatal prefix "rank R on
  * HOST" and a fatal hook that calls MPI_Abort */
 void world_init(RunWorld *w, int *argc, char ***argv);
-/* the CPU backend: `threads` (> 0) or the node's cores split among its local ranks */
-void world_init_backend(RunWorld *w, int threads);
+/* the CPU backend: `threads` (> 0), else CLIPGRID_THREADS, else the node's cores split among
+ * its local ranks; then, with CLIPGRID_BACKEND=cuda|auto, one GPU per rank (runner/gpu_bind.c).
+ * 0, or −1 with cg_error on every rank (cuda asked for and not usable) */
+int world_init_backend(RunWorld *w, int threads);
 /* rank 0 prints one line per rank: rank, host, pid, local rank, device, CPU threads */
 void world_start_table(const RunWorld *w);
 void world_finalize(RunWorld *w);

@@ -123,6 +123,7 @@ static int model_(SweepDoc *d, yaml_node_t *v, Sweep *s) {
     static const char *const KEYS[] = {"weights", "vocab", NULL};
     char b[96];
     if (ymap(d, v, "model", 0)) return -1;
+    s->model_pos = ypos(v);
     for (int i = 0; i < ymap_len(v); i++) {
         yaml_node_t *k = ymap_key(d, v, i), *x = ymap_val(d, v, i);
         if (!strcmp(ykey(k), "weights")) {
@@ -160,6 +161,8 @@ static int methods_(SweepDoc *d, yaml_node_t *v, Sweep *s) {
     if (ymap(d, v, "methods", 0)) return -1;
     for (int i = 0; i < ymap_len(v); i++) {
         yaml_node_t *k = ymap_key(d, v, i), *x = ymap_val(d, v, i);
+        if (s->n_methods == SWEEP_MAX_METHODS)
+            return yerr(d, k, "methods: too many entries (at most %d)", SWEEP_MAX_METHODS);
         SweepMethod *m = &s->methods[s->n_methods];
         memset(m, 0, sizeof *m);
         if (method_(d, k, "methods", &m->kind, m->variant)) return -1;
@@ -325,6 +328,9 @@ static void defaults_(Sweep *s) {
 
 int sweep_load(Sweep *s, const char *path) {
     memset(s, 0, sizeof *s);
+    if (sweep_key_count() > SWEEP_MAX_KEYS)
+        cg_fatal("METHOD_KEYS has %d entries; runner/sweep.h SWEEP_MAX_KEYS is %d",
+                 sweep_key_count(), SWEEP_MAX_KEYS);
     defaults_(s);
     s->path = cg_strdup(path);
     SweepDoc d;
@@ -370,6 +376,12 @@ int sweep_check_files(const Sweep *s) {
     }
     if (s->vocab_pos.line && access(s->vocab, R_OK))
         return file_err_(s, s->vocab_pos, "model.vocab", s->vocab);
+    if (access(s->vocab, R_OK)) {
+        cg_error_set("%s:%d:%d: model: the default CLIP vocabulary '%s' is not readable (%s); "
+                     "give model.vocab or set CLIPGRID_VOCAB", s->path, s->model_pos.line,
+                     s->model_pos.col, s->vocab, strerror(errno));
+        return -1;
+    }
     return 0;
 }
 

@@ -31,6 +31,7 @@
 
 #define SWEEP_MAX_ITEMS 64   /* settings, shots, seeds, datasets per sweep */
 #define SWEEP_MAX_KEYS 96    /* METHOD_KEYS entries */
+#define SWEEP_MAX_METHODS 32 /* method entries (variants included) */
 
 typedef struct {
     int line, col;           /* 1-based; 0 when not from the file */
@@ -78,13 +79,13 @@ typedef struct {
     char *path;              /* the sweep file */
     char name[64];
     char *weights, *vocab, *data_root, *output;
-    SweepPos weights_pos, vocab_pos, data_pos;
+    SweepPos model_pos, weights_pos, vocab_pos, data_pos;
     int n_settings, n_shots, n_seeds, n_datasets, n_methods, n_overrides;
     char settings[4][32];
     int shots[SWEEP_MAX_ITEMS], seeds[SWEEP_MAX_ITEMS];
     char datasets[SWEEP_MAX_ITEMS][32];
     SweepPos dataset_pos[SWEEP_MAX_ITEMS], datasets_pos, seeds_pos, shots_pos, methods_pos;
-    SweepMethod methods[METHOD_COUNT];
+    SweepMethod methods[SWEEP_MAX_METHODS];
     SweepOverride *overrides;
     int ranks, threads, loader_threads;
     uint64_t sweep_seed;

@@ -10,6 +10,7 @@
 
 #include "core/util.h"
 #include "kernels/ops.h"
+#include "runner/comm_nccl.h"
 #include "runner/runner.h"
 
 static int world_size_;
@@ -47,7 +48,23 @@ static int cpus_allowed_(void) {
     return (int)sysconf(_SC_NPROCESSORS_ONLN);
 }
 
-void world_init_backend(RunWorld *w, int threads) {
+/* CLIPGRID_BACKEND cuda or auto: one GPU per rank (runner/gpu_bind.c, collective); cuda fails
+ * when no GPU is usable, auto falls back to the CPU. CLIPGRID_GPU_SHARE=1 lets several ranks
+ * share a GPU. 0, or −1 with cg_error on every rank */
+static int gpu_(RunWorld *w) {
+    const char *be = getenv("CLIPGRID_BACKEND"), *share = getenv("CLIPGRID_GPU_SHARE");
+    if (!be || !*be || !strcmp(be, "cpu")) return 0;
+    GpuBinding b;
+    if (gpu_bind(MPI_COMM_WORLD, share && atoi(share) > 0, &b) == 0) {
+        snprintf(w->device, sizeof w->device, "cuda:%d %.48s", b.device, b.name);
+        return 0;
+    }
+    if (strcmp(be, "auto")) return -1;
+    if (w->rank == 0) fprintf(stderr, "clipgrid: backend cpu (%s)\n", cg_error());
+    return 0;
+}
+
+int world_init_backend(RunWorld *w, int threads) {
     if (threads <= 0) {
         const char *env = getenv("CLIPGRID_THREADS");
         if (env) threads = atoi(env);
@@ -62,6 +79,7 @@ void world_init_backend(RunWorld *w, int threads) {
     w->threads = k_threads();
     snprintf(w->device, sizeof w->device, "cpu (%d thread%s)", w->threads,
              w->threads == 1 ? "" : "s");
+    return gpu_(w);
 }
 
 typedef struct {

@@ -13,8 +13,42 @@
 #include "kernels/backend.h"  // defines: the cpu_* reference implementations, kernels/ops.h
 #include "tests/testlib.h"
 
+/* ---- the dispatch itself, on the CPU backend (runs with or without CUDA) ----------------------- */
+
+static void test_dispatch_cpu(void) {
+    printf("dispatch (CPU backend)\n");
+    k_init_cpu(0);
+    CHECK(k_backend() == K_BACKEND_CPU && !strcmp(k_backend_name(), "cpu"),
+          "k_init_cpu: backend %s", k_backend_name());
+    CHECK(k_cuda_stream() == NULL && k_cuda_device() == -1, "CPU backend: a CUDA stream/device");
+    CHECK(k_set_matmul_precision("fp32") == 0, "CPU backend refused fp32 products");
+    CHECK(k_set_matmul_precision("bf16") != 0, "CPU backend accepted bf16 products");
+    CHECK(!strcmp(k_matmul_precision(), "fp32"), "CPU products: %s", k_matmul_precision());
+    setenv("CLIPGRID_BACKEND", "tpu", 1);
+    CHECK(k_init_env(0) != 0 && strstr(cg_error(), "CLIPGRID_BACKEND=tpu"),
+          "k_init_env with CLIPGRID_BACKEND=tpu: no error (%s)", cg_error());
+    setenv("CLIPGRID_BACKEND", "cpu", 1);
+    CHECK(k_init_env(0) == 0 && k_backend() == K_BACKEND_CPU, "k_init_env(cpu): %s",
+          cg_error());
+    setenv("CLIPGRID_BACKEND", "auto", 1); /* CPU here unless a GPU is usable */
+    CHECK(k_init_env(0) == 0, "k_init_env(auto) failed: %s", cg_error());
+    unsetenv("CLIPGRID_BACKEND");
+    k_init_cpu(0);
+    /* an op through the table: y = x·Wᵀ on 1×2·(2×1) */
+    float *x = k_alloc(2), *w = k_alloc(2), *y = k_alloc(1), out = 0.0f;
+    const float hx[2] = {3.0f, -2.0f}, hw[2] = {0.5f, 4.0f};
+    k_upload(x, hx, 2);
+    k_upload(w, hw, 2);
+    op_matmul(y, x, w, NULL, 1, 2, 1, K_W_OUT_IN, 0);
+    k_download(&out, y, 1);
+    CHECK(out == -6.5f, "op_matmul through the dispatch: %g, want -6.5", (double)out);
+    k_free(x), k_free(w), k_free(y);
+}
+
 #ifndef CG_HAVE_CUDA
 int main(void) {
+    test_dispatch_cpu();
+    if (tl_fail) return test_finish("test_cuda_ops");
     printf("SKIPPED: the CUDA backend is not built in (nvcc was not found at build time)\n");
     return 0;
 }
@@ -553,8 +587,9 @@ static void test_precision(void) {
 }
 
 int main(void) {
-    k_init_cpu(0);
+    test_dispatch_cpu();
     if (k_init_cuda(-1) != 0) {
+        if (tl_fail) return test_finish("test_cuda_ops");
         printf("SKIPPED: %s\n", cg_error());
         return 0;
     }
