@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # tests/cli_golden.sh — `clipgrid golden`: the official zero-shot fixture, a second zero-shot
 # fixture with another model, sizes, class names and template (tests/data/zs_other.h5, made by
-# tests/reference/zs_fixture_ref.py), the CoOp and CoCoOp fixtures through the generic method
-# path, and the failure paths (missing fixture, missing model file).
+# tests/reference/zs_fixture_ref.py), the official CoOp and CoCoOp fixtures and two more made with
+# that other model by tests/reference/methods_fixture_ref.py (class-specific context with the class
+# token in the middle; CoCoOp with random context), a tampered fixture that must fail on exactly
+# one tensor, and the failure paths (missing fixture, missing model file).
 # Run from the repository root; $CLIPGRID is the program (default build/clipgrid) and $SHARED the
 # shared folder (default ../shared). Steps that need $SHARED/fixtures/official say SKIP without it.
 set -u
@@ -51,6 +53,18 @@ echo "$out" | grep -q "^8 passed, 0 failed$"; check "zs_other.h5: 8 passed, 0 fa
 echo "$out" | grep -q "inputs/tokenized_prompts .*7 classes, 0 ids differ .*ok"
 check "zs_other.h5: our tokenizer gives the fixture's 7 prompts" $?
 
+echo "-- 2c. tests/data/coop_other.h5 (CSC, class token in the middle, 3 random vectors) and"
+echo "      cocoop_other.h5 (2 random vectors, meta-net 96-6-128), the zs_other model and class names,"
+echo "      batch 3 / test 5 (made by tests/reference/methods_fixture_ref.py): exit 0, 0 failed"
+cp tests/data/coop_other.h5 tests/data/cocoop_other.h5 "$tmp/other/"
+for fx in coop_other:14 cocoop_other:32; do
+  name=${fx%%:*}; count=${fx##*:}
+  golden "$tmp/other/$name.h5"
+  echo "$out" | sed 's/^/     /'
+  [ "$rc" = 0 ] && echo "$out" | grep -q "^$count passed, 0 failed$"
+  check "$name.h5: exit $rc, $(echo "$out" | tail -n 1) (expected $count passed)" $?
+done
+
 echo "-- 2b. both fixtures in one call (the model is reloaded when model_file changes)"
 if [ -f "$OFFICIAL/zsclip.h5" ] && [ -f "$OFFICIAL/tiny768.safetensors" ]; then
   golden "$OFFICIAL/zsclip.h5" "$tmp/other/zs_other.h5" "$OFFICIAL/zsclip.h5"
@@ -79,6 +93,28 @@ for fx in coop_ctx4_init:14 coop_ctx16_rand:14 cocoop:32; do
     echo "SKIP $name.h5: $OFFICIAL not found"
   fi
 done
+
+echo "-- 4b. a tampered CoOp fixture (params_after_step1 replaced by step 2's, with h5copy):"
+echo "       exit 1, that tensor FAILs and every other check passes"
+if [ -f "$OFFICIAL/coop_ctx4_init.h5" ] && [ -f "$OFFICIAL/tiny768.safetensors" ] && command -v h5copy >/dev/null; then
+  mkdir -p "$tmp/tampered"
+  ln -s "$(cd "$OFFICIAL" && pwd)/tiny768.safetensors" "$tmp/tampered/tiny768.safetensors"
+  f="$tmp/tampered/coop_tampered.h5"
+  ok=0
+  for g in /config /inputs /init /step0 /eval /steps/losses /steps/lr_per_step /steps/params_after_step2 /steps/params_after_step3; do
+    h5copy -p -i "$OFFICIAL/coop_ctx4_init.h5" -o "$f" -s "$g" -d "$g" || ok=1
+  done
+  h5copy -p -i "$OFFICIAL/coop_ctx4_init.h5" -o "$f" -s /steps/params_after_step2 -d /steps/params_after_step1 || ok=1
+  [ "$ok" = 0 ]; check "h5copy made the tampered fixture" $?
+  golden "$f"
+  echo "$out" | sed 's/^/     /'
+  [ "$rc" = 1 ]; check "tampered: exit status 1 (got $rc)" $?
+  echo "$out" | grep -q "^13 passed, 1 failed$"; check "tampered: 13 passed, 1 failed" $?
+  echo "$out" | grep "params_after_step1/prompt_learner.ctx" | grep -q FAIL
+  check "tampered: the FAIL line names params_after_step1/prompt_learner.ctx" $?
+else
+  echo "SKIP tampered fixture: $OFFICIAL or h5copy not found"
+fi
 
 echo "-- 5. a fixture whose model file is missing: non-zero exit, the message names the model path"
 mkdir -p "$tmp/nomodel"
