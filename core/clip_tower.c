@@ -132,7 +132,16 @@ static void tower_setup(TowerRun *r, const ClipModel *m, TowerKind kind, const T
                      "B = prefix B (%d) x prefix_group (%d), got B %d", in->prefix->in.B,
                      in->prefix_group, in->B);
         r->pos0 = in->prefix->T0;
-        if (in->want_grad && r->first_grad > 0) r->first_grad = 0;
+        /* the prefix needs K/V gradients from the layers where its own backward runs */
+        int pf = in->prefix->first_grad < 0 ? 0 : in->prefix->first_grad;
+        if (in->want_grad && pf < r->first_grad) r->first_grad = pf;
+    }
+    if (in->start_layer > 0) {
+        if (in->start_layer >= r->L || !in->x_start || in->T_start <= 0 || in->prefix ||
+            in->d_input || (in->want_grad && r->first_grad < in->start_layer))
+            cg_fatal("tower_forward: start_layer %d needs 0 < start_layer < %d, x_start with "
+                     "T_start > 0 rows, no prefix, no d_input, and gradients only at layers >= "
+                     "start_layer (first is %d)", in->start_layer, r->L, r->first_grad);
     }
     r->save_from = r->first_grad;
     if (in->keep_kv) {
@@ -192,6 +201,15 @@ static float *vision_stem(TowerRun *r) {
     return x;
 }
 
+/* a run that starts at block start_layer from a copy of the given residual stream */
+static float *start_stream(TowerRun *r) {
+    size_t n = (size_t)r->in.B * r->in.T_start * r->d;
+    float *x = k_alloc(n);
+    k_copy(x, r->in.x_start, n);
+    r->T0 = r->T_pre = r->in.T_start;
+    return x;
+}
+
 /* the gradient w.r.t. a prefix run's K|V of block i, allocated on first use */
 static float *prefix_dkv(TowerRun *p, int i) {
     if (!p->dkv_ext) p->dkv_ext = cg_calloc((size_t)p->L, sizeof(float *));
@@ -218,8 +236,9 @@ static BlockShape block_shape(const TowerRun *r, int layer, int T) {
 static float *run_blocks(TowerRun *r, float *x, int *T) {
     BlockActs scratch = {0};
     int T_max = *T + plan_inserted_before(r->in.plan, INT_MAX);
-    if (r->in.observe) r->in.observe(r->in.observe_ctx, 0, x, r->in.B, *T, r->d);
-    for (int i = 0; i < r->L; i++) {
+    int start = r->in.start_layer > 0 ? r->in.start_layer : 0;
+    if (r->in.observe) r->in.observe(r->in.observe_ctx, start, x, r->in.B, *T, r->d);
+    for (int i = start; i < r->L; i++) {
         x = plan_apply(r, i, x, T);
         r->T_at[i] = *T;
         BlockShape s = block_shape(r, i, *T);
@@ -253,10 +272,13 @@ TowerRun *tower_forward(const ClipModel *m, TowerKind kind, const TowerInput *in
     tower_setup(r, m, kind, in);
     r->T_at = cg_calloc((size_t)r->L, sizeof(int));
     r->acts = cg_calloc((size_t)r->L, sizeof(BlockActs));
-    float *x = kind == TOWER_VISION ? vision_stem(r) : text_stem(r);
+    int start = in->start_layer > 0 ? in->start_layer : 0;
+    float *x = start > 0 ? start_stream(r) : kind == TOWER_VISION ? vision_stem(r) : text_stem(r);
     int T = kind == TOWER_VISION ? r->T_pre : r->T0;
+    /* rows the plan still inserts: vision ops at −1 are already in T_pre */
+    int below = start > 0 ? start : kind == TOWER_VISION ? 0 : INT_MIN;
     check_pool_rows(r, T + plan_inserted_before(in->plan, INT_MAX) -
-                           (kind == TOWER_VISION ? plan_inserted_before(in->plan, 0) : 0));
+                           (below == INT_MIN ? 0 : plan_inserted_before(in->plan, below)));
     x = run_blocks(r, x, &T);
     int B = in->B, n = B * r->P;
     r->pool_idx = cg_malloc((size_t)n * sizeof(int));

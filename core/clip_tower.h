@@ -44,6 +44,15 @@ typedef struct {
     struct TowerRun *prefix;
     int prefix_group;
     int keep_kv;             /* keep every block's keys and values (a prefix run) */
+    /* start inside the tower (exact caching of frozen lower blocks): start_layer > 0 skips the
+     * stem and blocks 0..start_layer−1 and starts from x_start [B, T_start, d], the residual
+     * stream at the input of block start_layer before that layer's plan ops (what `observe`
+     * reports as layer start_layer); the tower copies it. Plan ops below start_layer are
+     * ignored; pool_rows index the final sequence; no prefix, no d_input, and every op with a
+     * gradient must sit at a layer >= start_layer. The caller truncates text rows itself. */
+    int start_layer;
+    const float *x_start;
+    int T_start;
 } TowerInput;
 
 typedef struct TowerRun TowerRun;

@@ -57,8 +57,10 @@ int run_prepare(RunData *rd, const char *setting, const char *dataset, const cha
     if (rc == 0 && fs) rc = add_eval(rd, "test", train, data_root, SUBSET_ALL, EVAL_DEFAULT);
     if (rc == 0 && (xd || dg)) rc = add_eval(rd, "imagenet", "imagenet", data_root, SUBSET_ALL, EVAL_DEFAULT);
     const char *const *targets = xd ? XD_TARGETS : dg ? DG_TARGETS : NULL;
+    /* targets other than the source: EVAL_NOVEL (MMRL answers with its class head only,
+     * methods.md §2.5; every other method ignores the mode) */
     for (int i = 0; rc == 0 && targets && targets[i]; i++)
-        rc = add_eval(rd, targets[i], targets[i], data_root, SUBSET_ALL, EVAL_DEFAULT);
+        rc = add_eval(rd, targets[i], targets[i], data_root, SUBSET_ALL, EVAL_NOVEL);
     if (rc != 0) run_data_free(rd);
     return rc;
 }

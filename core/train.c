@@ -90,6 +90,7 @@ static int load_state(Loop *L, TrainResult *res) {
     optim_import(&L->opt, in.opt, in.opt_steps);
     TrainState *st = &L->st;
     st->epoch = in.epoch, st->step = in.step, st->opt_steps = in.opt_steps;
+    res->steps = in.opt_steps; /* the run's total, not only the steps after this resume */
     st->epoch_loss_sum = in.epoch_loss_sum;
     st->epoch_correct = in.epoch_correct, st->epoch_seen = in.epoch_seen;
     st->n_epochs_done = in.n_epochs_done;

@@ -304,6 +304,59 @@ static void test_replace_equals_input(const ClipModel *m) {
     k_free(emb), k_free(val);
 }
 
+/* start_layer: a run that starts at block 2 from the stream observed there equals the whole run */
+typedef struct {
+    int layer, T;
+    float *x;
+} Captured;
+
+static void capture(void *ctx, int layer, const float *x, int B, int T, int d) {
+    Captured *c = ctx;
+    if (layer != c->layer) return;
+    c->T = T, c->x = k_alloc((size_t)B * T * d);
+    k_copy(c->x, x, (size_t)B * T * d);
+}
+
+static void vis_start_run(const ClipModel *m, VisCase *c, Captured *cap, int start, float *feat,
+                          float *grad) {
+    int W = m->cfg.vis.width, E = m->cfg.embed, N = m->cfg.vis_tokens;
+    PromptPlan plan = {0};
+    plan_add(&plan, PLAN_INSERT, -1, N, VP, 0, c->app, NULL);
+    plan_add(&plan, PLAN_REPLACE, 2, N, VP, 0, c->rep, c->g_rep);
+    int pool[VB * 2];
+    for (int b = 0; b < VB; b++) pool[b * 2] = 0, pool[b * 2 + 1] = N;
+    TowerInput in = tower_input_defaults();
+    in.B = VB, in.images = c->img, in.plan = &plan, in.n_pool = 2, in.pool_rows = pool;
+    in.want_grad = 1;
+    if (start) in.start_layer = 2, in.x_start = cap->x, in.T_start = cap->T;
+    else in.observe = capture, in.observe_ctx = cap;
+    TowerRun *r = tower_forward(m, TOWER_VISION, &in);
+    k_download(feat, tower_features(r), (size_t)VB * 2 * E);
+    k_zero(c->g_rep, (size_t)VP * W);
+    float *df = k_alloc((size_t)VB * 2 * E);
+    k_upload(df, c->dfeat_h, (size_t)VB * 2 * E);
+    tower_backward(r, NULL, df);
+    k_download(grad, c->g_rep, (size_t)VP * W);
+    k_free(df);
+    tower_free(r);
+}
+
+static void test_start_layer(const ClipModel *m) {
+    int W = m->cfg.vis.width, E = m->cfg.embed;
+    VisCase c = vis_case(m);
+    Captured cap = {2, 0, NULL};
+    size_t nf = (size_t)VB * 2 * E, ng = (size_t)VP * W;
+    float *f0 = cg_malloc(nf * sizeof(float)), *f1 = cg_malloc(nf * sizeof(float));
+    float *g0 = cg_malloc(ng * sizeof(float)), *g1 = cg_malloc(ng * sizeof(float));
+    vis_start_run(m, &c, &cap, 0, f0, g0);
+    CHECK(cap.x != NULL && cap.T == m->cfg.vis_tokens + VP, "observed the input of block 2");
+    vis_start_run(m, &c, &cap, 1, f1, g1);
+    CHECK_CLOSE("vision features, start_layer 2 vs whole run", f1, f0, nf, 1e-6);
+    CHECK_CLOSE("vision replace grad, start_layer 2 vs whole run", g1, g0, ng, 1e-6);
+    free(f0), free(f1), free(g0), free(g1);
+    k_free(cap.x);
+}
+
 int main(void) {
     k_init_cpu(0);
     ClipConfig cfg = small_config();
@@ -312,6 +365,7 @@ int main(void) {
     test_text_shortcuts(&m);
     test_vision_shortcuts(&m);
     test_replace_equals_input(&m);
+    test_start_layer(&m);
     test_text_fd(&m);
     test_vision_fd(&m);
     clip_model_free(&m);

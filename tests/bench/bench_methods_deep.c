@@ -5,10 +5,10 @@
  * AdamW), in ms, next to the same step computed the way the official code computes it in
  * PyTorch (tests/reference/methods_deep_bench_ref.py, run from here so both figures come from
  * the same run and the same prompts' end-of-text positions). Target: ≥ 2.4× faster.
- * Both sides report wall-clock ms and process CPU ms (all threads) of their fastest step; on a
- * machine shared with other jobs the CPU figures are the steadier comparison, and
- * OMP_WAIT_POLICY=passive (inherited by the PyTorch child) keeps idle OpenMP threads from
- * spinning against the other jobs. Not a test: it asserts nothing about speed.
+ * Both sides report wall-clock ms and process CPU ms (all threads) of their fastest step. Run it
+ * on an otherwise idle machine: other jobs on the same cores slow both sides unevenly (spinning
+ * OpenMP threads), and OMP_WAIT_POLICY=passive serialises the CPU backend's thread pool.
+ * Not a test: it asserts nothing about speed.
  *   bench_methods_deep [threads (0 = all)] [reps (2)] [--no-ref] [--methods maple,mudpt,mmrl] */
 #include <stdio.h>
 #include <stdlib.h>
