@@ -6,6 +6,8 @@ cd "$(dirname "$0")/../.."
 build/bench/bench_clip "${BENCH_THREADS:-0}" "${BENCH_BATCH:-8}"
 tests/bench/bench_sched.sh  # demo sweep on 1 vs 2 ranks; scheduler time per run
 build/bench/bench_image "${BENCH_IMAGES:-64}"  # decode + test transform; Pillow+torchvision beside it
+build/bench/bench_methods "${BENCH_THREADS:-0}"       # CoOp/CoCoOp training step vs the official way in PyTorch
+build/bench/bench_methods_deep "${BENCH_THREADS:-0}"  # MaPLe/MuDPT/MMRL training step vs PyTorch
 if /usr/bin/python3 -c "import torch" 2>/dev/null; then
   echo "--- PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)') on the same machine"
   /usr/bin/python3 tests/reference/clip_b16_ref.py --bench
