@@ -6,7 +6,10 @@
  * α·CE_cls + (1−α)·CE_rep + λ(1 − cos to the frozen zero-shot image features)
  * + λ(1 − cos to the frozen zero-shot text features); decoupled inference (base / default:
  * α·cls + (1−α)·rep, novel: cls only). In a rank group each rank encodes its slice of the
- * class prompts (ClassSplit). Learnable tensors keep the official names. */
+ * class prompts (ClassSplit). Exact shortcuts: the MMRL vision pass starts at the first rep
+ * layer from the zero-shot pass's residual stream (the blocks below are the same frozen blocks
+ * on the same images); the class prompts' shared rows (start-of-text, template words, the
+ * representation tokens) run once (method_deep.h). Learnable tensors keep the official names. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +41,9 @@ typedef struct {
     PromptPlan tplan, vplan;
     int *vpool;             /* host [b*(K+1)]: rows 0..K of every image */
     DeepText text;          /* this rank's classes; every class's raw features */
+    float *x_shared;        /* [b, N, W] vision stream at the first rep layer's input, from the
+                               zero-shot pass (the blocks below are the same frozen blocks) */
+    int T_shared;
 } MmrlStep;
 
 /* the two heads of an image batch */
@@ -160,7 +166,7 @@ static void step_begin(Method *m, MmrlStep *p, int b, int grad) {
 }
 
 static void step_end(MmrlStep *p) {
-    float *bufs[] = {p->rt, p->drt, p->rv, p->drv};
+    float *bufs[] = {p->rt, p->drt, p->rv, p->drv, p->x_shared};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         if (bufs[i]) k_free(bufs[i]);
     free(p->vpool);
@@ -173,11 +179,42 @@ static void run_text(Method *m, MmrlStep *p, int grad) {
     deep_text_forward(&p->text, m, &s->prompts, &s->cs, NULL, 0, &p->tplan, s->K, grad);
 }
 
+/* the MMRL vision pass; it starts at the first rep layer from the zero-shot pass's stream when
+ * that is available (exact: same frozen blocks, same images) */
 static TowerRun *run_vision(Method *m, MmrlStep *p, const float *images, int b, int grad) {
     TowerInput in = tower_input_defaults();
     in.B = b, in.images = images, in.plan = &p->vplan, in.want_grad = grad;
     in.n_pool = st(m)->K + 1, in.pool_rows = p->vpool;
+    if (p->x_shared)
+        in.start_layer = st(m)->layer[0], in.x_start = p->x_shared, in.T_start = p->T_shared;
     return tower_forward(m->env.clip, TOWER_VISION, &in);
+}
+
+typedef struct {
+    int layer;
+    MmrlStep *p;
+} Capture;
+
+static void capture_stream(void *ctx, int layer, const float *x, int B, int T, int d) {
+    Capture *c = ctx;
+    if (layer != c->layer) return;
+    c->p->x_shared = k_alloc((size_t)B * T * d), c->p->T_shared = T;
+    k_copy(c->p->x_shared, x, (size_t)B * T * d);
+}
+
+/* raw frozen zero-shot image features [b,E]; keeps the stream at the first rep layer's input
+ * in p->x_shared when that layer is above block 0 */
+static float *zs_image_features(Method *m, MmrlStep *p, const float *images, int b) {
+    Capture cap = {st(m)->layer[0], p};
+    TowerInput in = tower_input_defaults();
+    in.B = b, in.images = images;
+    if (cap.layer > 0) in.observe = capture_stream, in.observe_ctx = &cap;
+    TowerRun *r = tower_forward(m->env.clip, TOWER_VISION, &in);
+    size_t n = (size_t)b * m->env.clip->cfg.embed;
+    float *out = k_alloc(n);
+    k_copy(out, tower_features(r), n);
+    tower_free(r);
+    return out;
 }
 
 /* both image heads and their logits against the raw text features */
@@ -282,11 +319,11 @@ static double mmrl_forward_backward(Method *m, const float *images, const int *l
     if (s->txt_cache) k_free(s->txt_cache), s->txt_cache = NULL;
     int C = m->C, E = s->E;
     double share = (double)b / b_global, a = s->alpha, lam = s->lambda;
-    /* frozen zero-shot image features of the same images */
-    float *zs_raw = image_features(m->env.clip, images, b), *zs_n = k_alloc((size_t)b * E);
-    op_l2norm(zs_n, NULL, zs_raw, b, E);
     MmrlStep p = {0};
     step_begin(m, &p, b, 1);
+    /* frozen zero-shot image features of the same images */
+    float *zs_raw = zs_image_features(m, &p, images, b), *zs_n = k_alloc((size_t)b * E);
+    op_l2norm(zs_n, NULL, zs_raw, b, E);
     TowerRun *vr = run_vision(m, &p, images, b, 1);
     run_text(m, &p, 1);
     MmrlHeads h;

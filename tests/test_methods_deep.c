@@ -496,7 +496,7 @@ static Method *small_method(const ClipModel *clip, MethodKind kind, CgComm *comm
     snprintf(env.dataset, sizeof env.dataset, "oxford_pets");
     if (kind == METHOD_MAPLE || kind == METHOD_MUDPT) env.cfg.prompt_depth = 3;
     if (kind == METHOD_MMRL) {
-        env.cfg.n_rep_layers = 2, env.cfg.rep_layers[0] = 1, env.cfg.rep_layers[1] = 3;
+        env.cfg.n_rep_layers = 2, env.cfg.rep_layers[0] = 2, env.cfg.rep_layers[1] = 3;
         env.cfg.n_rep_tokens = 3, env.cfg.rep_dim = 32, env.cfg.reg_weight = 2.0;
     }
     Method *m = method_create(&env);
