@@ -3,7 +3,8 @@
 # fixture with another model, sizes, class names and template (tests/data/zs_other.h5, made by
 # tests/reference/zs_fixture_ref.py), the official CoOp and CoCoOp fixtures and two more made with
 # that other model by tests/reference/methods_fixture_ref.py (class-specific context with the class
-# token in the middle; CoCoOp with random context), a tampered fixture that must fail on exactly
+# token in the middle; CoCoOp with random context), MaPLe and MMRL fixtures with that model and
+# other depths and layers (tests/reference/methods_deep_fixture_ref.py), a tampered fixture that must fail on exactly
 # one tensor, and the failure paths (missing fixture, missing model file).
 # Run from the repository root; $CLIPGRID is the program (default build/clipgrid) and $SHARED the
 # shared folder (default ../shared). Steps that need $SHARED/fixtures/official say SKIP without it.
@@ -58,6 +59,18 @@ echo "      cocoop_other.h5 (2 random vectors, meta-net 96-6-128), the zs_other 
 echo "      batch 3 / test 5 (made by tests/reference/methods_fixture_ref.py): exit 0, 0 failed"
 cp tests/data/coop_other.h5 tests/data/cocoop_other.h5 "$tmp/other/"
 for fx in coop_other:14 cocoop_other:32; do
+  name=${fx%%:*}; count=${fx##*:}
+  golden "$tmp/other/$name.h5"
+  echo "$out" | sed 's/^/     /'
+  [ "$rc" = 0 ] && echo "$out" | grep -q "^$count passed, 0 failed$"
+  check "$name.h5: exit $rc, $(echo "$out" | tail -n 1) (expected $count passed)" $?
+done
+
+echo "-- 2d. tests/data/maple_other.h5 (n_ctx 2 from \"a photo of a\", prompt depth 3, couplings 128->192)"
+echo "      and mmrl_other.h5 (rep_layers [2, 3], 3 tokens, rep_dim 64), the zs_other model, batch 3 / test 2,"
+echo "      large tensors as digests (made by tests/reference/methods_deep_fixture_ref.py): exit 0, 0 failed"
+cp tests/data/maple_other.h5 tests/data/mmrl_other.h5 "$tmp/other/"
+for fx in maple_other:107 mmrl_other:168; do
   name=${fx%%:*}; count=${fx##*:}
   golden "$tmp/other/$name.h5"
   echo "$out" | sed 's/^/     /'
