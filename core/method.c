@@ -118,6 +118,16 @@ void method_record(Method *m, const char *name, const float *dev, int ndim, cons
     k_download(r->host, dev, n);
 }
 
+void method_record_token_ids(Method *m, const int *ids, int C, int context) {
+    if (!m->record) return;
+    size_t n = (size_t)C * context;
+    float *h = cg_malloc(n * sizeof(float)), *dev = k_alloc(n);
+    for (size_t i = 0; i < n; i++) h[i] = (float)ids[i];
+    k_upload(dev, h, n);
+    method_record(m, "tokenized_prompts", dev, 2, (int[]){C, context});
+    k_free(dev), free(h);
+}
+
 const MethodRecord *method_recorded(const Method *m, const char *name) {
     for (int i = 0; i < m->n_records; i++)
         if (!strcmp(m->records[i].name, name)) return &m->records[i];

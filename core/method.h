@@ -149,6 +149,9 @@ Method *method_create(const MethodEnv *env);    /* NULL with cg_error */
 void method_free(Method *m);
 /* copy a device tensor into the record table (no-op unless m->record) */
 void method_record(Method *m, const char *name, const float *dev, int ndim, const int *shape);
+/* the token ids [C, context] of the class prompts as record "tokenized_prompts" (golden
+ * compares them with /inputs/tokenized_prompts) */
+void method_record_token_ids(Method *m, const int *ids, int C, int context);
 const MethodRecord *method_recorded(const Method *m, const char *name);
 
 #endif

@@ -128,11 +128,7 @@ static int cocoop_set_classes(Method *m, const char *const *names, int C, const 
     for (int c = 0; c < C; c++) s->suffix_eot[c] = s->eot[c] - 1 - M;
     s->sos = k_alloc((size_t)D);
     k_copy(s->sos, s->base, (size_t)D);
-    float *h = cg_malloc((size_t)C * 77 * sizeof(float)), *dev = k_alloc((size_t)C * 77);
-    for (size_t i = 0; i < (size_t)C * 77; i++) h[i] = (float)s->ids[i];
-    k_upload(dev, h, (size_t)C * 77);
-    method_record(m, "tokenized_prompts", dev, 2, (int[]){C, 77});
-    k_free(dev), free(h);
+    method_record_token_ids(m, s->ids, C, 77);
     class_split_init(&s->cs, m->env.comm, C, s->E);
     return 0;
 }

@@ -124,11 +124,7 @@ static int coop_set_classes(Method *m, const char *const *names, int C, const ch
         embed_tokens(m->env.clip, idx, n * s->T, s->base);
         free(idx);
     }
-    float *h = cg_malloc((size_t)C * 77 * sizeof(float)), *dev = k_alloc((size_t)C * 77);
-    for (size_t i = 0; i < (size_t)C * 77; i++) h[i] = (float)s->ids[i];
-    k_upload(dev, h, (size_t)C * 77);
-    method_record(m, "tokenized_prompts", dev, 2, (int[]){C, 77});
-    k_free(dev), free(h);
+    method_record_token_ids(m, s->ids, C, 77);
     return 0;
 }
 

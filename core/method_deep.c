@@ -80,7 +80,7 @@ double deep_linear_bound(int fan_in) { return 1.0 / sqrt((double)fan_in); }
 
 /* ---- class prompts ------------------------------------------------------------------------- */
 
-int deep_prompts_build(DeepPrompts *dp, const Method *m, const char *tmpl,
+int deep_prompts_build(DeepPrompts *dp, Method *m, const char *tmpl,
                        const char *const *classnames, int C) {
     *dp = (DeepPrompts){0};
     if (!m->env.tok) {
@@ -88,6 +88,7 @@ int deep_prompts_build(DeepPrompts *dp, const Method *m, const char *tmpl,
         return -1;
     }
     if (prompts_build(&dp->p, m->env.tok, tmpl, classnames, C)) return -1;
+    method_record_token_ids(m, dp->p.ids, C, dp->p.context);
     const ClipModel *clip = m->env.clip;
     int T = 1, D = clip->cfg.txt.width;
     for (int c = 0; c < C; c++) T = dp->p.eot[c] + 1 > T ? dp->p.eot[c] + 1 : T;

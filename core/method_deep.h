@@ -33,7 +33,7 @@ typedef struct {
 } DeepPrompts;
 
 /* tokenise tmpl ("{}" = class name) for every class and embed; −1 with cg_error */
-int deep_prompts_build(DeepPrompts *dp, const Method *m, const char *tmpl,
+int deep_prompts_build(DeepPrompts *dp, Method *m, const char *tmpl,
                        const char *const *classnames, int C);
 void deep_prompts_free(DeepPrompts *dp);
 /* "<prefix> {}." for a context prefix */

@@ -42,12 +42,7 @@ static int zs_set_classes(Method *m, const char *const *names, int C, const char
     const char *tmpl = m->env.cfg.template_str[0] ? m->env.cfg.template_str : zeroshot_template(dataset);
     if (prompts_build(&s->prompts, m->env.tok, tmpl, names, C) != 0) return -1;
     m->C = C;
-    float *ids = cg_malloc((size_t)C * 77 * sizeof(float));
-    for (size_t i = 0; i < (size_t)C * 77; i++) ids[i] = (float)s->prompts.ids[i];
-    float *dev = k_alloc((size_t)C * 77);
-    k_upload(dev, ids, (size_t)C * 77);
-    method_record(m, "tokenized_prompts", dev, 2, (int[]){C, 77});
-    k_free(dev), free(ids);
+    method_record_token_ids(m, s->prompts.ids, C, 77);
     /* this rank's slice of the classes, gathered */
     CgComm *comm = m->env.comm;
     ClassSplit cs;

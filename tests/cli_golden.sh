@@ -70,7 +70,7 @@ echo "-- 2d. tests/data/maple_other.h5 (n_ctx 2 from \"a photo of a\", prompt de
 echo "      and mmrl_other.h5 (rep_layers [2, 3], 3 tokens, rep_dim 64), the zs_other model, batch 3 / test 2,"
 echo "      large tensors as digests (made by tests/reference/methods_deep_fixture_ref.py): exit 0, 0 failed"
 cp tests/data/maple_other.h5 tests/data/mmrl_other.h5 "$tmp/other/"
-for fx in maple_other:107 mmrl_other:168; do
+for fx in maple_other:108 mmrl_other:169; do
   name=${fx%%:*}; count=${fx##*:}
   golden "$tmp/other/$name.h5"
   echo "$out" | sed 's/^/     /'
