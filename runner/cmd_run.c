@@ -147,7 +147,16 @@ static int failed_runs_(const Sweep *s) {
     return n;
 }
 
-static int finish_(const RunWorld *w, const Sweep *s, RunCtx *rc, Progress *pr, int lock_fd) {
+/* rank 0's wall clock at the phases of `run` (cg_now): the timing line at the end says where a
+ * sweep's time went besides the runs themselves */
+typedef struct {
+    double start, sched, runs, idle, end;
+} Phases;
+
+static double init_seconds_;  /* MPI_Init (world_init), measured in cmd_run */
+
+static int finish_(const RunWorld *w, const Sweep *s, RunCtx *rc, Progress *pr, int lock_fd,
+                   Phases *ph) {
     int mine[4] = {rc->finished, rc->failed, rc->stopped, rc->sched_takes}, all[4];
     MPI_Reduce(mine, all, 4, MPI_INT, MPI_SUM, 0, MPI_COMM_WORLD);
     double tm[2] = {rc->sched_seconds, rc->book_seconds}, ta[2];
@@ -159,6 +168,7 @@ static int finish_(const RunWorld *w, const Sweep *s, RunCtx *rc, Progress *pr, 
             fprintf(stderr, "clipgrid: %s\n", cg_error());
             status = 1;
         }
+        ph->end = cg_now();
         int failed = failed_runs_(s);
         printf("%d runs finished now (%d failed); results in %s/results.h5\n", all[0], all[1],
                s->output);
@@ -166,6 +176,12 @@ static int finish_(const RunWorld *w, const Sweep *s, RunCtx *rc, Progress *pr, 
             printf("scheduler: %.1f us per run to take work (%d takes); bookkeeping outside "
                    "training %.1f ms per run (data lists, log, marker, result file)\n",
                    1e6 * ta[0] / (all[3] ? all[3] : 1), all[3], 1e3 * ta[1] / all[0]);
+        char init[48] = "";  /* measured when `run` itself started MPI */
+        if (init_seconds_ > 0) snprintf(init, sizeof init, "MPI_Init %.2fs, ", init_seconds_);
+        printf("timing (rank 0): %sstart-up %.2fs (sweep, checks, grid.json, weights, "
+               "tokenizer), runs %.2fs, wait for the other ranks %.2fs, results.h5 %.2fs\n",
+               init, ph->sched - ph->start, ph->runs - ph->sched, ph->idle - ph->runs,
+               ph->end - ph->idle);
         if (all[2] || *signals_stop_flag())
             printf("stopped by signal: %d run%s checkpointed; run the same command again to "
                    "resume\n", all[2], all[2] == 1 ? "" : "s");
@@ -191,6 +207,7 @@ static void weights_line_(const RunWorld *w, const Sweep *s, const NodeWeights *
 }
 
 int run_sweep(RunWorld *w, const RunOptions *o) {
+    Phases ph = {.start = cg_now()};
     Sweep s;
     if (load_sweep_(w, o, &s)) return sweep_free(&s), 2;
     int lock_fd = -1, status = 1;
@@ -222,9 +239,12 @@ int run_sweep(RunWorld *w, const RunOptions *o) {
     if (w->rank == 0 && n) pr = progress_start(s.output, &s, todo, o->progress_interval);
     RunCtx rc = {.s = &s, .out = s.output, .clip = &nw.model, .tok = tok, .w = w,
                  .loader_threads = s.loader_threads, .last_aggregate = cg_now()};
+    ph.sched = cg_now();
     sched_run(&s, order, n, &plan, w, run_cell, &rc, &rc.sched_seconds, &rc.sched_takes);
+    ph.runs = cg_now();
     MPI_Barrier(MPI_COMM_WORLD);
-    status = finish_(w, &s, &rc, pr, lock_fd);
+    ph.idle = cg_now();
+    status = finish_(w, &s, &rc, pr, lock_fd, &ph);
     lock_fd = -1;
     grid_plan_free(&plan);
     free(order);
@@ -253,7 +273,9 @@ int cmd_run(int argc, char **argv) {
     }
     if (!o.sweep_path) return run_usage(stderr), 2;
     RunWorld w;
+    double t0 = cg_now();
     world_init(&w, &argc, &argv);
+    init_seconds_ = cg_now() - t0;
     signals_install();
     int status = run_sweep(&w, &o);
     world_finalize(&w);

@@ -12,8 +12,9 @@
  *     maple, mudpt, mmrl   2·B·image + 2·C·text
  *   steps      = epochs · max(1, ⌊n/B⌋), n = shots · C (all training images when shots = 0)
  *   evaluation = Σ over evaluation sets: n_test·image + C_eval·text (cocoop: + n_test·C_eval·text)
- *   seconds    = FLOPs / GRID_FLOPS_PER_SECOND (a nominal rank; `run` rescales its ETA with
- *                the measured ratio of finished runs)
+ *   seconds    = FLOPs / GRID_FLOPS_PER_SECOND · factor(method) (a nominal rank; `run`
+ *                rescales its ETA with the measured ratio of finished runs; the per-method
+ *                factors, measured on the demo sweep, are in runner/grid.c)
  * Dataset sizes come from the data folders when they can be read, else from the published split
  * sizes (protocol.md §7). base2new evaluates base (⌈C/2⌉ classes, half the test images) and new;
  * cross_dataset the source and the 10 other datasets; domain_generalization the source and
