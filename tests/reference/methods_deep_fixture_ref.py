@@ -27,7 +27,9 @@ own instead of copied from one template, so that a mix-up of depths or layers ca
 
 Everything is plain torch in float32 on one thread (text tower over all 77 (+K) rows with the causal mask), then
 again in float64 from the same float32 values: each float dataset has fp64_rel_err (max|x32 - x64| / max|x64|)
-and fp64_max_abs_err. Every learnable tensor has at most 65,536 elements, so no digests are written.
+and fp64_max_abs_err. To keep each file under 400 KB, tensors with more than LARGE = 4096 elements store
+their gradients and post-step values as official-format digests (README 5.7, 256 sampled indices); /init
+is always complete.
 
 Usage: /usr/bin/python3 tests/reference/methods_deep_fixture_ref.py [--outdir tests/data]
 (cli_golden.sh runs the fixtures with the model from `clipgrid make-model`, see zs_fixture_ref.py.)
