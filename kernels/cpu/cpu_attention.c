@@ -12,6 +12,7 @@
 #include <stdlib.h>  // defines: posix_memalign, free
 
 #include "kernels/cpu/cpu_internal.h"
+#include "kernels/op_checks.h"
 
 /* Wide vectors for the register tiles: GCC prefers 256-bit vectors on AVX-512 machines unless
  * told otherwise, which would halve the throughput of the products below (harmless elsewhere). */
@@ -156,21 +157,6 @@ static void transpose_pad(float *restrict dst, int ldd, const float *restrict sr
 
 /* ---- shapes and masks ------------------------------------------------------------------------ */
 
-static void check_shape(const char *fn, const KAttnShape *s) {
-    if (!s) cg_fatal("%s: shape must not be NULL", fn);
-    if (s->B <= 0 || s->Tq <= 0 || s->Tk <= 0 || s->heads <= 0 || s->dh <= 0)
-        cg_fatal("%s: B=%d Tq=%d Tk=%d heads=%d dh=%d must be positive", fn, s->B, s->Tq,
-                 s->Tk, s->heads, s->dh);
-    int w = s->heads * s->dh;
-    if (s->ld_q < w || s->ld_kv < w || s->ld_o < w)
-        cg_fatal("%s: row strides ld_q=%d ld_kv=%d ld_o=%d must be >= heads*dh=%d", fn,
-                 s->ld_q, s->ld_kv, s->ld_o, w);
-    if (s->causal && s->q_pos)
-        for (int i = 0; i < s->B * s->Tq; i++)
-            if (s->q_pos[i] < 0)
-                cg_fatal("%s: q_pos[%d]=%d must be >= 0", fn, i, s->q_pos[i]);
-}
-
 /* number of keys query row i of batch b sees */
 static inline int key_limit(const KAttnShape *s, int b, int i) {
     if (!s->causal) return s->Tk;
@@ -239,7 +225,7 @@ static void forward_bh(float *o, float *probs, const float *q, const float *k, c
 
 void cpu_op_attention(float *o, float *probs, const float *q, const float *k, const float *v,
                   const KAttnShape *s) {
-    check_shape("op_attention", s);
+    k_check_attn_shape("op_attention", s);
     CPU_CHECK_PTR("op_attention", o);
     CPU_CHECK_PTR("op_attention", q);
     CPU_CHECK_PTR("op_attention", k);
@@ -307,7 +293,7 @@ static void backward_bh(float *dq, float *dk, float *dv, const float *dout, cons
 void cpu_op_attention_backward(float *dq, float *dk, float *dv, const float *dout,
                            const float *probs, const float *q, const float *k, const float *v,
                            const KAttnShape *s, int acc) {
-    check_shape("op_attention_backward", s);
+    k_check_attn_shape("op_attention_backward", s);
     CPU_CHECK_PTR("op_attention_backward", dout);
     CPU_CHECK_PTR("op_attention_backward", probs);
     if (!dq && !dk && !dv) return;

@@ -14,6 +14,7 @@
 #include <omp.h>    // defines: omp_get_thread_num
 
 #include "kernels/cpu/cpu_internal.h"
+#include "kernels/op_checks.h"
 
 /* Products below this many multiply-adds run as one sgemm on the calling thread. */
 #define SGEMM_PAR_MIN 4e6
@@ -57,16 +58,6 @@ static void sgemm_par(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, i
     }
 }
 
-static void check_dims(const char *fn, int n, int k, int m) {
-    if (n <= 0 || k <= 0 || m <= 0)
-        cg_fatal("%s: n=%d k=%d m=%d must be positive", fn, n, k, m);
-}
-
-static void check_layout(const char *fn, KWLayout layout) {
-    if (layout != K_W_OUT_IN && layout != K_W_IN_OUT)
-        cg_fatal("%s: layout %d must be K_W_OUT_IN (0) or K_W_IN_OUT (1)", fn, (int)layout);
-}
-
 /* y[r, :] = bias (set) or y[r, :] += bias (add) for every row r < n */
 static void bias_rows(float *y, const float *bias, int n, int m, int add) {
     #pragma omp parallel for schedule(static) if ((size_t)n * m >= CPU_PAR_MIN)
@@ -83,8 +74,8 @@ static void bias_rows(float *y, const float *bias, int n, int m, int add) {
 
 void cpu_op_matmul(float *y, const float *x, const float *w, const float *bias,
                int n, int k, int m, KWLayout layout, int acc) {
-    check_dims("op_matmul", n, k, m);
-    check_layout("op_matmul", layout);
+    k_check_dims("op_matmul", n, k, m);
+    k_check_layout("op_matmul", layout);
     CPU_CHECK_PTR("op_matmul", y);
     CPU_CHECK_PTR("op_matmul", x);
     CPU_CHECK_PTR("op_matmul", w);
@@ -103,8 +94,8 @@ void cpu_op_matmul(float *y, const float *x, const float *w, const float *bias,
 
 void cpu_op_matmul_backward(float *dx, const float *dy, const float *w,
                         int n, int k, int m, KWLayout layout, int acc) {
-    check_dims("op_matmul_backward", n, k, m);
-    check_layout("op_matmul_backward", layout);
+    k_check_dims("op_matmul_backward", n, k, m);
+    k_check_layout("op_matmul_backward", layout);
     CPU_CHECK_PTR("op_matmul_backward", dx);
     CPU_CHECK_PTR("op_matmul_backward", dy);
     CPU_CHECK_PTR("op_matmul_backward", w);
@@ -136,7 +127,7 @@ static void column_sums_acc(float *db, const float *dy, int n, int m) {
 
 void cpu_op_dense_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
                        const float *w, int n, int k, int m, int acc) {
-    check_dims("op_dense_backward", n, k, m);
+    k_check_dims("op_dense_backward", n, k, m);
     CPU_CHECK_PTR("op_dense_backward", dy);
     if (dw) { /* dw[m,k] += dyᵀ·x */
         CPU_CHECK_PTR("op_dense_backward", x);

@@ -5,23 +5,9 @@
  * matrix is computed whole; masked entries get probability exactly 0, as on the CPU. Same
  * semantics as kernels/cpu/cpu_attention.c. */
 #include "kernels/cuda/cuda_common.cuh"
+#include "kernels/op_checks.h"
 
 enum { SOFTMAX_THREADS = 128 };
-
-static void check_shape(const char *fn, const KAttnShape *s) {
-    if (!s) cg_fatal("%s: shape must not be NULL", fn);
-    if (s->B <= 0 || s->Tq <= 0 || s->Tk <= 0 || s->heads <= 0 || s->dh <= 0)
-        cg_fatal("%s: B=%d Tq=%d Tk=%d heads=%d dh=%d must be positive", fn, s->B, s->Tq,
-                 s->Tk, s->heads, s->dh);
-    int w = s->heads * s->dh;
-    if (s->ld_q < w || s->ld_kv < w || s->ld_o < w)
-        cg_fatal("%s: row strides ld_q=%d ld_kv=%d ld_o=%d must be >= heads*dh=%d", fn,
-                 s->ld_q, s->ld_kv, s->ld_o, w);
-    if (s->causal && s->q_pos)
-        for (int i = 0; i < s->B * s->Tq; i++)
-            if (s->q_pos[i] < 0)
-                cg_fatal("%s: q_pos[%d]=%d must be >= 0", fn, i, s->q_pos[i]);
-}
 
 /* One operand of the per-(b, h) products: base pointer, row stride, and the offsets between
  * consecutive batches and consecutive heads (in floats). */
@@ -88,7 +74,7 @@ static __global__ void softmax_rows_kernel(float *p, const int *q_pos, int heads
 
 extern "C" void cuda_op_attention(float *o, float *probs, const float *q, const float *k,
                                   const float *v, const KAttnShape *s) {
-    check_shape("op_attention", s);
+    k_check_attn_shape("op_attention", s);
     CU_CHECK_PTR("op_attention", o);
     CU_CHECK_PTR("op_attention", q);
     CU_CHECK_PTR("op_attention", k);
@@ -125,7 +111,7 @@ static __global__ void softmax_backward_rows_kernel(float *ds, const float *p, i
 extern "C" void cuda_op_attention_backward(float *dq, float *dk, float *dv, const float *dout,
                                            const float *probs, const float *q, const float *k,
                                            const float *v, const KAttnShape *s, int acc) {
-    check_shape("op_attention_backward", s);
+    k_check_attn_shape("op_attention_backward", s);
     CU_CHECK_PTR("op_attention_backward", dout);
     CU_CHECK_PTR("op_attention_backward", probs);
     if (!dq && !dk && !dv) return;

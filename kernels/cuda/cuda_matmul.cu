@@ -2,16 +2,7 @@
  * forward/backward and the learnable dense layer's backward, with the bias rows and the bias
  * gradient's column sums as small kernels. Same semantics as kernels/cpu/cpu_matmul.c. */
 #include "kernels/cuda/cuda_common.cuh"
-
-static void check_dims(const char *fn, int n, int k, int m) {
-    if (n <= 0 || k <= 0 || m <= 0)
-        cg_fatal("%s: n=%d k=%d m=%d must be positive", fn, n, k, m);
-}
-
-static void check_layout(const char *fn, KWLayout layout) {
-    if (layout != K_W_OUT_IN && layout != K_W_IN_OUT)
-        cg_fatal("%s: layout %d must be K_W_OUT_IN (0) or K_W_IN_OUT (1)", fn, (int)layout);
-}
+#include "kernels/op_checks.h"
 
 /* y[r, j] = bias[j] (add == 0) or y[r, j] += bias[j] for r < n, j < m */
 static __global__ void bias_rows_kernel(float *y, const float *bias, int n, int m, int add) {
@@ -23,8 +14,8 @@ static __global__ void bias_rows_kernel(float *y, const float *bias, int n, int 
 
 extern "C" void cuda_op_matmul(float *y, const float *x, const float *w, const float *bias,
                                int n, int k, int m, KWLayout layout, int acc) {
-    check_dims("op_matmul", n, k, m);
-    check_layout("op_matmul", layout);
+    k_check_dims("op_matmul", n, k, m);
+    k_check_layout("op_matmul", layout);
     CU_CHECK_PTR("op_matmul", y);
     CU_CHECK_PTR("op_matmul", x);
     CU_CHECK_PTR("op_matmul", w);
@@ -43,8 +34,8 @@ extern "C" void cuda_op_matmul(float *y, const float *x, const float *w, const f
 
 extern "C" void cuda_op_matmul_backward(float *dx, const float *dy, const float *w, int n, int k,
                                         int m, KWLayout layout, int acc) {
-    check_dims("op_matmul_backward", n, k, m);
-    check_layout("op_matmul_backward", layout);
+    k_check_dims("op_matmul_backward", n, k, m);
+    k_check_layout("op_matmul_backward", layout);
     CU_CHECK_PTR("op_matmul_backward", dx);
     CU_CHECK_PTR("op_matmul_backward", dy);
     CU_CHECK_PTR("op_matmul_backward", w);
@@ -58,7 +49,7 @@ extern "C" void cuda_op_matmul_backward(float *dx, const float *dy, const float 
 extern "C" void cuda_op_dense_backward(float *dx, float *dw, float *db, const float *dy,
                                        const float *x, const float *w, int n, int k, int m,
                                        int acc) {
-    check_dims("op_dense_backward", n, k, m);
+    k_check_dims("op_dense_backward", n, k, m);
     CU_CHECK_PTR("op_dense_backward", dy);
     if (dw) { /* dw[m,k] += dyᵀ·x */
         CU_CHECK_PTR("op_dense_backward", x);
