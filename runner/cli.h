@@ -3,6 +3,8 @@
 #ifndef CLIPGRID_RUNNER_CLI_H
 #define CLIPGRID_RUNNER_CLI_H
 
+#include <stddef.h>
+
 int cmd_tokenize(int argc, char **argv);
 int cmd_golden(int argc, char **argv);
 int cmd_make_model(int argc, char **argv);
@@ -19,5 +21,8 @@ int cmd_demo(int argc, char **argv);
 void cli_init_backend(int threads);
 /* the CLIP BPE vocabulary: $CLIPGRID_VOCAB, ./data/clip/…, or next to the program's repo */
 const char *cli_default_vocab(void);
+/* rel if readable from here, else REPO/rel next to the program (REPO/build/clipgrid) written into
+ * buf when readable, else rel */
+const char *cli_repo_file(const char *rel, char *buf, size_t cap);
 
 #endif

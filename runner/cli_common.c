@@ -24,21 +24,24 @@ void cli_init_backend(int threads) {
         fprintf(stderr, "clipgrid: backend cpu (CUDA not usable: %s)\n", cg_error());
 }
 
-const char *cli_default_vocab(void) {
-    static char path[PATH_MAX + 64];
-    const char *rel = "data/clip/bpe_simple_vocab_16e6.txt.gz";
-    const char *env = getenv("CLIPGRID_VOCAB");
-    if (env && *env) return env;
+const char *cli_repo_file(const char *rel, char *buf, size_t cap) {
     if (access(rel, R_OK) == 0) return rel;
-    /* the program lives in REPO/build/clipgrid: try REPO/data/clip/… */
+    /* the program lives in REPO/build/clipgrid: try REPO/rel */
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {
         exe[n] = 0;
         char *slash = strrchr(exe, '/');
         if (slash) *slash = 0;
-        snprintf(path, sizeof path, "%s/../%s", exe, rel);
-        if (access(path, R_OK) == 0) return path;
+        snprintf(buf, cap, "%s/../%s", exe, rel);
+        if (access(buf, R_OK) == 0) return buf;
     }
     return rel;
+}
+
+const char *cli_default_vocab(void) {
+    static char path[PATH_MAX + 64];
+    const char *env = getenv("CLIPGRID_VOCAB");
+    if (env && *env) return env;
+    return cli_repo_file("data/clip/bpe_simple_vocab_16e6.txt.gz", path, sizeof path);
 }

@@ -60,18 +60,7 @@ static void demo_usage(FILE *f) {
 /* sweeps/demo.yaml here or next to the program's repository (REPO/build/clipgrid) */
 static const char *default_sweep_(void) {
     static char path[PATH_MAX + 64];
-    const char *rel = "sweeps/demo.yaml";
-    if (access(rel, R_OK) == 0) return rel;
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = 0;
-        char *slash = strrchr(exe, '/');
-        if (slash) *slash = 0;
-        snprintf(path, sizeof path, "%s/../%s", exe, rel);
-        if (access(path, R_OK) == 0) return path;
-    }
-    return rel;
+    return cli_repo_file("sweeps/demo.yaml", path, sizeof path);
 }
 
 static int make_dir_(const char *p) {
