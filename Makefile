@@ -51,6 +51,9 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCH_SRC:= $(wildcard tests/bench/bench_*.c)
 BENCHES  := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+ifneq ($(CUDA_OBJ),)
+TESTS    += $(BUILD)/tests/test_cuda_host_products
+endif
 
 .PHONY: all deps test bench clean cuda-host-check
 all: deps $(BUILD)/clipgrid $(TESTS) $(BENCHES)
@@ -83,13 +86,19 @@ $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libclipgrid.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< $(BUILD)/libclipgrid.a $(LDLIBS) -o $@
 
-# the CUDA backend's products against the CPU on a host stand-in for cuBLAS (no GPU needed)
-cuda-host-check: $(BUILD)/libclipgrid.a
+# the CUDA backend's products against the CPU on a host stand-in for cuBLAS (no GPU needed):
+# built with the CUDA backend, so `make test` runs it wherever nvcc is found
+HOST_CHECK := $(BUILD)/tests/test_cuda_host_products
+$(HOST_CHECK): kernels/cuda/dev/host_blas_check.cu kernels/cuda/cuda_matmul.cu \
+               kernels/cuda/cuda_attention.cu kernels/cuda/cuda_common.cuh kernels/precision.h \
+               $(BUILD)/libclipgrid.a
+	@mkdir -p $(dir $@)
 	$(NVCC) -std=c++17 -O1 -I. -DCG_HAVE_CUDA -D_GNU_SOURCE $(CUDA_ARCH) \
 	    kernels/cuda/dev/host_blas_check.cu $(filter $(BUILD)/kernels/cpu/%.o,$(LIB_OBJ)) \
-	    $(BUILD)/core/util.o -Xcompiler -fopenmp $(shell pkg-config --libs openblas zlib) -lgomp \
-	    -o $(BUILD)/cuda_host_check
-	$(BUILD)/cuda_host_check
+	    $(BUILD)/kernels/op_checks.o $(BUILD)/core/util.o -Xcompiler -fopenmp \
+	    $(shell pkg-config --libs openblas zlib) -lgomp -o $@
+cuda-host-check: $(HOST_CHECK)
+	$(HOST_CHECK)
 
 test: all
 	tests/run_tests.sh

@@ -217,6 +217,7 @@ void clip_model_alloc_arena(ClipModel *m, const ClipTensorDesc *d, int n) {
         if (d[i].kind != CLIP_T_LOGIT) total += d[i].numel;
     m->arena = k_alloc(total);
     m->arena_floats = total;
+    k_weights_frozen(m->arena, total); /* filled next, then never written */
     size_t off = 0;
     for (int i = 0; i < n; i++) {
         if (d[i].kind == CLIP_T_LOGIT) continue;

@@ -42,6 +42,7 @@ void clip_model_view(ClipModel *m, const ClipConfig *cfg, float *arena, float lo
                      KWLayout proj_layout) {
     int n;
     free(place_(m, cfg, arena, &n));
+    k_weights_frozen(arena, m->arena_floats);
     m->logit_scale = logit_scale;
     m->vis.proj_layout = m->txt.proj_layout = proj_layout;
 }

@@ -47,6 +47,9 @@ typedef struct {
     int warmup_epochs;          /* constant warm-up epochs at warmup_lr */
     double warmup_lr;
     double rrc_scale_lo, rrc_scale_hi;
+    /* arithmetic of the matrix products (kernels/ops.h k_set_matmul_precision): fp32 | tf32 |
+     * bf16 | fp16 */
+    char precision[8];
 } MethodConfig;
 
 typedef enum { KEY_INT, KEY_DOUBLE, KEY_BOOL, KEY_STRING, KEY_INT_LIST } MethodKeyType;

@@ -53,6 +53,9 @@ const MethodKey METHOD_KEYS[] = {
      "RandomResizedCrop smallest area fraction (INPUT.RRCROP_SCALE[0])"},
     {"rrc_scale_hi", KEY_DOUBLE, FIELD(rrc_scale_hi), M_TRAIN,
      "RandomResizedCrop largest area fraction (INPUT.RRCROP_SCALE[1])"},
+    {"precision", KEY_STRING, FIELD(precision), M_ALL,
+     "matrix products: fp32 | tf32 | bf16 | fp16 (operands rounded, fp32 sums; attention, "
+     "LayerNorm, softmax, loss and optimiser stay fp32)"},
     {NULL, 0, 0, 0, 0, NULL},
 };
 
@@ -77,6 +80,7 @@ static void dassl_defaults(MethodConfig *c) {
     c->warmup_epochs = 1, c->warmup_lr = 1e-5;
     c->rrc_scale_lo = 0.08, c->rrc_scale_hi = 1.0;
     strcpy(c->class_token_position, "end");
+    strcpy(c->precision, "fp32");
 }
 
 typedef void (*DefaultsFn)(MethodConfig *, const char *, const char *);

@@ -281,8 +281,7 @@ static void copy_curves(TrainResult *res, const TrainState *st) {
     }
 }
 
-int train_run(const TrainJob *job, TrainResult *res) {
-    memset(res, 0, sizeof *res);
+static int train_run_(const TrainJob *job, TrainResult *res) {
     MethodEnv env = {.clip = job->clip, .tok = job->tok, .cfg = job->mc, .seed = job->seed,
                      .comm = job->comm ? job->comm : comm_self()};
     snprintf(env.dataset, sizeof env.dataset, "%s", job->data->dataset);
@@ -321,4 +320,16 @@ int train_run(const TrainJob *job, TrainResult *res) {
     train_state_free(&L.st);
     method_free(m);
     return res->status;
+}
+
+/* the run at its configured product precision (empty: fp32); the previous one is restored */
+int train_run(const TrainJob *job, TrainResult *res) {
+    memset(res, 0, sizeof *res);
+    char prev[8];
+    snprintf(prev, sizeof prev, "%s", k_matmul_precision());
+    const char *want = job->mc.precision[0] ? job->mc.precision : "fp32";
+    if (k_set_matmul_precision(want) != 0) return fail(res, "precision: %s", cg_error());
+    int rc = train_run_(job, res);
+    (void)k_set_matmul_precision(prev);
+    return rc;
 }

@@ -24,6 +24,7 @@
     V(k_download, (float *host_dst, const float *src, size_t n), (host_dst, src, n))             \
     V(k_upload_cast, (float *dst, const void *host_src, KDtype dt, size_t n),                    \
       (dst, host_src, dt, n))                                                                    \
+    V(k_weights_frozen, (const float *p, size_t n), (p, n))                                      \
     /* matrix products */                                                                        \
     V(op_matmul, (float *y, const float *x, const float *w, const float *bias, int n, int k,     \
                   int m, KWLayout layout, int acc), (y, x, w, bias, n, k, m, layout, acc))       \
@@ -111,8 +112,6 @@ K_OPS(K_PROTO_CUDA_V, K_PROTO_CUDA_R)
 int cuda_init(int device);
 int cuda_device(void);
 void *cuda_stream(void);
-int cuda_set_matmul_precision(const char *name);
-const char *cuda_matmul_precision(void);
 #endif
 #ifdef __cplusplus
 }

@@ -96,19 +96,22 @@ int k_cuda_device(void) {
     return -1;
 }
 
+/* ---- the products' precision: one setting for both backends, read through k_precision ---- */
+
+static const char *const PRECISION_NAMES[] = {"fp32", "tf32", "bf16", "fp16"};
+static KPrecision precision = K_PREC_FP32;
+
 int k_set_matmul_precision(const char *name) {
-#ifdef CG_HAVE_CUDA
-    if (active == &cuda_backend) return cuda_set_matmul_precision(name);
-#endif
-    if (name && strcmp(name, "fp32") == 0) return 0;
-    cg_error_set("matmul precision '%s': the CPU backend computes the products in fp32 only",
-                 name ? name : "(null)");
+    for (int i = 0; i < (int)(sizeof PRECISION_NAMES / sizeof PRECISION_NAMES[0]); i++) {
+        if (name && strcmp(name, PRECISION_NAMES[i]) == 0) {
+            precision = (KPrecision)i;
+            return 0;
+        }
+    }
+    cg_error_set("matmul precision '%s' must be fp32, tf32, bf16 or fp16", name ? name : "(null)");
     return -1;
 }
 
-const char *k_matmul_precision(void) {
-#ifdef CG_HAVE_CUDA
-    if (active == &cuda_backend) return cuda_matmul_precision();
-#endif
-    return "fp32";
-}
+const char *k_matmul_precision(void) { return PRECISION_NAMES[precision]; }
+
+KPrecision k_precision(void) { return precision; }

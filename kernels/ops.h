@@ -18,6 +18,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" { /* kernels/cuda is C++ */
+#endif
+
 /* ---- backend selection and memory ------------------------------------------------------- */
 
 typedef enum { K_BACKEND_CPU = 0, K_BACKEND_CUDA = 1 } KBackendKind;
@@ -43,13 +47,23 @@ int k_init_env(int threads);
  * work in order with the ops (the NCCL comm); NULL and −1 on the CPU backend. */
 void *k_cuda_stream(void);
 int k_cuda_device(void);
-/* Arithmetic of the matrix products (storage is fp32 either way): "fp32" (the default), or on
- * the CUDA backend "tf32", "bf16", "fp16": cuBLAS may round the inputs to that type for the
- * tensor cores and accumulates in fp32 (LayerNorm, softmax, the loss stay fp32). The CUDA
- * backend starts from $CLIPGRID_MATMUL. Returns 0, or −1 with cg_error (unknown name; the CPU
- * backend accepts "fp32" only). */
+/* Arithmetic of the matrix products op_matmul, op_matmul_backward and op_dense_backward (every
+ * product but attention's, which stays fp32): "fp32" (the default), "tf32", "bf16" or "fp16".
+ * At a reduced precision both inputs of each product are first rounded to that type (round to
+ * nearest, ties to even: kernels/precision.h), their products are then exact in fp32 and are
+ * accumulated in fp32; the output, every stored tensor, LayerNorm, softmax, the loss and the
+ * optimiser stay fp32. The CPU backend computes exactly this (rounded copies, then sgemm), the
+ * CUDA backend on the tensor cores (bf16/fp16 operands, fp32 accumulation): the two differ by
+ * the order of the fp32 sums only. Returns 0, or −1 with cg_error for an unknown name. */
+typedef enum { K_PREC_FP32 = 0, K_PREC_TF32, K_PREC_BF16, K_PREC_FP16 } KPrecision;
 int k_set_matmul_precision(const char *name);
 const char *k_matmul_precision(void);
+KPrecision k_precision(void);
+/* Declares that the n floats at p (k_alloc memory, or the CPU's shared host arena) do not
+ * change until they are freed: a backend may keep them converted to the product precision
+ * (the CUDA backend keeps bf16/fp16/tf32 copies of the frozen CLIP weights, made on first use,
+ * dropped when the allocation holding them is freed with k_free). */
+void k_weights_frozen(const float *p, size_t n);
 
 float *k_alloc(size_t n);                 /* n floats, zero-filled; aborts with a message on OOM */
 void k_free(float *p);
@@ -173,5 +187,9 @@ void op_adamw_step(float *p, float *m, float *v, const float *grad, size_t n, fl
 /* y = max(x, 0); dx (+)= dy where x > 0 */
 void op_relu(float *y, const float *x, size_t n);
 void op_relu_backward(float *dx, const float *dy, const float *x, size_t n, int acc);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

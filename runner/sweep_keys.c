@@ -44,18 +44,21 @@ static const char *known_keys_(unsigned mask, char *buf, size_t len) {
 }
 
 static int one_of_(SweepDoc *d, yaml_node_t *v, const char *key, const char *s) {
-    static const struct { const char *key, *values[4]; } ENUMS[] = {
+    static const struct { const char *key, *values[5]; } ENUMS[] = {
         {"optim", {"sgd", "adamw", NULL}},
         {"class_token_position", {"end", "middle", "front", NULL}},
+        {"precision", {"fp32", "tf32", "bf16", "fp16", NULL}},
     };
     for (size_t e = 0; e < sizeof ENUMS / sizeof *ENUMS; e++) {
         if (strcmp(ENUMS[e].key, key)) continue;
-        for (int j = 0; ENUMS[e].values[j]; j++)
+        char all[96] = "";
+        for (int j = 0; ENUMS[e].values[j]; j++) {
             if (!strcmp(s, ENUMS[e].values[j])) return 0;
+            size_t l = strlen(all);
+            snprintf(all + l, sizeof all - l, "%s%s", j ? ", " : "", ENUMS[e].values[j]);
+        }
         char b[64];
-        return yerr(d, v, "%s: '%s' is not one of %s, %s%s%s%s", key, s, ENUMS[e].values[0],
-                    ENUMS[e].values[1], ENUMS[e].values[2] ? ", " : "",
-                    ENUMS[e].values[2] ? ENUMS[e].values[2] : "",
+        return yerr(d, v, "%s: '%s' is not one of %s%s", key, s, all,
                     ysuggest(s, ENUMS[e].values, b, sizeof b));
     }
     return 0;

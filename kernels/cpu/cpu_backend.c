@@ -148,3 +148,9 @@ void cpu_k_upload_cast(float *dst, const void *host_src, KDtype dt, size_t n) {
     }
     cg_fatal("k_upload_cast: dtype %d must be K_F32, K_F16 or K_BF16", (int)dt);
 }
+
+/* The CPU keeps no converted copies: a reduced-precision product rounds its operands on each
+ * call (cpu_matmul.c), which costs O(m·k) against the product's O(n·m·k). */
+void cpu_k_weights_frozen(const float *p, size_t n) {
+    (void)p, (void)n;
+}

@@ -9,12 +9,18 @@
  * loses 15–40 % of the ViT forward: after each OpenMP region libgomp's idle workers spin (by
  * default until GOMP_SPINCOUNT runs out) on the cores the OpenBLAS threads need, and vice versa.
  * One pool of threads avoids that in any environment. OpenBLAS >= 0.3.7 built with threading
- * (Debian's pthread build) is safe to call concurrently; each call then runs in its caller. */
-#include <cblas.h>  // defines: cblas_sgemm
-#include <omp.h>    // defines: omp_get_thread_num
+ * (Debian's pthread build) is safe to call concurrently; each call then runs in its caller.
+ *
+ * Reduced precision (k_set_matmul_precision): both operands of a product are rounded into
+ * per-thread scratch copies first (kernels/precision.h), then the same fp32 sgemm runs on them:
+ * the products of the rounded values are exact, the sums fp32, as on the GPU's tensor cores. */
+#include <cblas.h>   // defines: cblas_sgemm
+#include <omp.h>     // defines: omp_get_thread_num
+#include <stdlib.h>  // defines: realloc
 
 #include "kernels/cpu/cpu_internal.h"
 #include "kernels/op_checks.h"
+#include "kernels/precision.h"
 
 /* Products below this many multiply-adds run as one sgemm on the calling thread. */
 #define SGEMM_PAR_MIN 4e6
@@ -58,6 +64,29 @@ static void sgemm_par(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, i
     }
 }
 
+/* ---- rounded operands ---------------------------------------------------------------------- */
+
+/* Two scratch buffers per host thread (a product has two operands; ranks simulated as threads
+ * in the tests each have their own), grown as needed and kept. */
+static _Thread_local float *round_buf[2];
+static _Thread_local size_t round_cap[2];
+
+/* the n floats of `a` rounded to the current precision (in scratch `slot`), or `a` itself at
+ * fp32 */
+static const float *rounded(const float *a, size_t n, int slot) {
+    KPrecision p = k_precision();
+    if (p == K_PREC_FP32) return a;
+    if (round_cap[slot] < n) {
+        float *b = realloc(round_buf[slot], n * sizeof(float));
+        if (!b) cg_fatal("op_matmul: no memory for %zu rounded operand floats", n);
+        round_buf[slot] = b, round_cap[slot] = n;
+    }
+    float *r = round_buf[slot];
+    #pragma omp parallel for schedule(static) if (n >= CPU_PAR_MIN)
+    for (size_t i = 0; i < n; i++) r[i] = k_round_to(p, a[i]);
+    return r;
+}
+
 /* y[r, :] = bias (set) or y[r, :] += bias (add) for every row r < n */
 static void bias_rows(float *y, const float *bias, int n, int m, int add) {
     #pragma omp parallel for schedule(static) if ((size_t)n * m >= CPU_PAR_MIN)
@@ -84,6 +113,8 @@ void cpu_op_matmul(float *y, const float *x, const float *w, const float *bias,
         bias_rows(y, bias, n, m, acc);
         beta = 1.0f;
     }
+    x = rounded(x, (size_t)n * k, 0);
+    w = rounded(w, (size_t)m * k, 1);
     if (layout == K_W_OUT_IN)  /* W [m,k]: y = x·Wᵀ */
         sgemm_par(CblasNoTrans, CblasTrans, n, m, k, x, k, w, k, beta,
                     y, m);
@@ -100,6 +131,8 @@ void cpu_op_matmul_backward(float *dx, const float *dy, const float *w,
     CPU_CHECK_PTR("op_matmul_backward", dy);
     CPU_CHECK_PTR("op_matmul_backward", w);
     float beta = acc ? 1.0f : 0.0f;
+    dy = rounded(dy, (size_t)n * m, 0);
+    w = rounded(w, (size_t)m * k, 1);
     if (layout == K_W_OUT_IN)  /* W [m,k]: dx = dy·W */
         sgemm_par(CblasNoTrans, CblasNoTrans, n, k, m, dy, m, w, k, beta,
                     dx, k);
@@ -131,8 +164,8 @@ void cpu_op_dense_backward(float *dx, float *dw, float *db, const float *dy, con
     CPU_CHECK_PTR("op_dense_backward", dy);
     if (dw) { /* dw[m,k] += dyᵀ·x */
         CPU_CHECK_PTR("op_dense_backward", x);
-        sgemm_par(CblasTrans, CblasNoTrans, m, k, n, dy, m, x, k, 1.0f,
-                    dw, k);
+        sgemm_par(CblasTrans, CblasNoTrans, m, k, n, rounded(dy, (size_t)n * m, 0), m,
+                  rounded(x, (size_t)n * k, 1), k, 1.0f, dw, k);
     }
     if (db) column_sums_acc(db, dy, n, m);
     if (dx) cpu_op_matmul_backward(dx, dy, w, n, k, m, K_W_OUT_IN, acc);

@@ -5,9 +5,12 @@
 #include <pthread.h>  // defines: pthread_mutex_t
 #include <stdint.h>
 #include <stdlib.h>   // defines: getenv, realloc
-#include <string.h>   // defines: strcmp
+
+#include <cuda_bf16.h>  // defines: __nv_bfloat16, __float2bfloat16_rn
+#include <cuda_fp16.h>  // defines: __half, __float2half_rn
 
 #include "kernels/cuda/cuda_common.cuh"
+#include "kernels/precision.h"  // defines: k_round_tf32
 
 static struct {
     int ready, device;
@@ -30,9 +33,6 @@ extern "C" int cuda_init(int device) {
                      g_cu.device, device);
         return -1;
     }
-    /* the products' precision: fp32 unless CLIPGRID_MATMUL says otherwise */
-    const char *mm = getenv("CLIPGRID_MATMUL");
-    if (mm && *mm && cuda_set_matmul_precision(mm) != 0) return -1;
     int count = 0;
     cudaError_t e = cudaGetDeviceCount(&count);
     if (e != cudaSuccess) {
@@ -65,37 +65,6 @@ extern "C" int cuda_init(int device) {
     g_cu.ready = 1;
     return 0;
 }
-
-/* ---- precision of the products ------------------------------------------------------------
- * Storage stays fp32 everywhere; cuBLAS's compute type decides the products' arithmetic: fp32
- * (exact fp32, the default), or fp32 with inputs it may round to tf32, bf16 or fp16 for the
- * tensor cores (accumulation in fp32). LayerNorm, softmax and the loss are always fp32. */
-
-static const struct {
-    const char *name;
-    cublasComputeType_t type;
-} g_precisions[] = {
-    {"fp32", CUBLAS_COMPUTE_32F},
-    {"tf32", CUBLAS_COMPUTE_32F_FAST_TF32},
-    {"bf16", CUBLAS_COMPUTE_32F_FAST_16BF},
-    {"fp16", CUBLAS_COMPUTE_32F_FAST_16F},
-};
-static int g_precision = 0; /* index into g_precisions */
-
-cublasComputeType_t cu_compute_type(void) { return g_precisions[g_precision].type; }
-
-extern "C" int cuda_set_matmul_precision(const char *name) {
-    for (int i = 0; i < (int)(sizeof g_precisions / sizeof g_precisions[0]); i++) {
-        if (name && strcmp(name, g_precisions[i].name) == 0) {
-            g_precision = i;
-            return 0;
-        }
-    }
-    cg_error_set("matmul precision '%s' must be fp32, tf32, bf16 or fp16", name ? name : "(null)");
-    return -1;
-}
-
-extern "C" const char *cuda_matmul_precision(void) { return g_precisions[g_precision].name; }
 
 /* ---- the caching allocator ------------------------------------------------------------------
  * Every block ever obtained from cudaMalloc is listed with its size and whether it is in use.
@@ -208,7 +177,12 @@ extern "C" float *cuda_k_alloc(size_t n) {
     return p;
 }
 
-extern "C" void cuda_k_free(float *p) { block_free(p, "k_free"); }
+static void frozen_drop(const void *block);
+
+extern "C" void cuda_k_free(float *p) {
+    frozen_drop(p);
+    block_free(p, "k_free");
+}
 
 extern "C" void cuda_k_zero(float *p, size_t n) {
     if (n == 0) return;
@@ -301,4 +275,107 @@ extern "C" void cuda_k_upload_cast(float *dst, const void *host_src, KDtype dt, 
     CUDA_CHECK_LAUNCH();
     cu_scratch_free(raw);
     CUDA_CHECK(cudaStreamSynchronize(g_cu.stream)); /* as k_upload: host_src is free after */
+}
+
+/* ---- conversion to the products' precision ------------------------------------------------ */
+
+static __global__ void to_tf32_kernel(float *dst, const float *src, size_t n) {
+    CU_GRID_STRIDE(i, n) dst[i] = k_round_tf32(src[i]);
+}
+
+static __global__ void to_bf16_kernel(__nv_bfloat16 *dst, const float *src, size_t n) {
+    CU_GRID_STRIDE(i, n) dst[i] = __float2bfloat16_rn(src[i]);
+}
+
+static __global__ void to_fp16_kernel(__half *dst, const float *src, size_t n) {
+    CU_GRID_STRIDE(i, n) dst[i] = __float2half_rn(src[i]);
+}
+
+void cu_convert(void *dst, const float *src, size_t n, KPrecision p) {
+    if (n == 0) return;
+    if (p == K_PREC_TF32)
+        to_tf32_kernel<<<cu_blocks(n), CU_THREADS, 0, g_cu.stream>>>((float *)dst, src, n);
+    else if (p == K_PREC_BF16)
+        to_bf16_kernel<<<cu_blocks(n), CU_THREADS, 0, g_cu.stream>>>((__nv_bfloat16 *)dst, src, n);
+    else if (p == K_PREC_FP16)
+        to_fp16_kernel<<<cu_blocks(n), CU_THREADS, 0, g_cu.stream>>>((__half *)dst, src, n);
+    else
+        cg_fatal("cu_convert: precision %d is not tf32, bf16 or fp16", (int)p);
+    CUDA_CHECK_LAUNCH();
+}
+
+/* ---- frozen weights: ranges declared with k_weights_frozen, each with its converted copies
+ * (index KPrecision; fp32 needs none), made on first use and freed with the allocation that
+ * holds the range. A model declares one range (its arena), so the lists stay short. -------- */
+
+typedef struct {
+    const float *base;
+    size_t n;
+    const void *block;  /* the k_alloc allocation holding the range */
+    void *copy[4];
+} FrozenRange;
+
+static FrozenRange *g_frozen;
+static size_t g_nfrozen, g_capfrozen;
+static pthread_mutex_t g_frozen_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* the allocation containing p, or NULL */
+static const void *block_of(const void *p) {
+    const void *found = NULL;
+    pthread_mutex_lock(&g_mem_lock);
+    for (size_t i = 0; i < g_nblocks && !found; i++) {
+        const char *b = (const char *)g_blocks[i].ptr;
+        if (g_blocks[i].in_use && (const char *)p >= b && (const char *)p < b + g_blocks[i].bytes)
+            found = b;
+    }
+    pthread_mutex_unlock(&g_mem_lock);
+    return found;
+}
+
+extern "C" void cuda_k_weights_frozen(const float *p, size_t n) {
+    if (n == 0) return;
+    CU_CHECK_PTR("k_weights_frozen", p);
+    const void *block = block_of(p);
+    if (!block) cg_fatal("k_weights_frozen: %p is not inside a k_alloc allocation", (void *)p);
+    pthread_mutex_lock(&g_frozen_lock);
+    if (g_nfrozen == g_capfrozen) {
+        g_capfrozen = g_capfrozen ? 2 * g_capfrozen : 8;
+        g_frozen = (FrozenRange *)realloc(g_frozen, g_capfrozen * sizeof *g_frozen);
+        if (!g_frozen) cg_fatal("k_weights_frozen: out of host memory");
+    }
+    g_frozen[g_nfrozen++] = FrozenRange{p, n, block, {NULL, NULL, NULL, NULL}};
+    pthread_mutex_unlock(&g_frozen_lock);
+}
+
+const void *cu_frozen_copy(const float *w, size_t n, KPrecision p) {
+    const void *out = NULL;
+    const size_t eb = p == K_PREC_TF32 ? 4 : 2; /* bytes per converted element */
+    pthread_mutex_lock(&g_frozen_lock);
+    for (size_t i = 0; i < g_nfrozen && !out; i++) {
+        FrozenRange *r = &g_frozen[i];
+        if (w < r->base || w + n > r->base + r->n) continue;
+        if (!r->copy[p]) {
+            r->copy[p] = cu_scratch_alloc(r->n * eb);
+            cu_convert(r->copy[p], r->base, r->n, p);
+        }
+        out = (const char *)r->copy[p] + (size_t)(w - r->base) * eb;
+    }
+    pthread_mutex_unlock(&g_frozen_lock);
+    return out;
+}
+
+/* forget the ranges inside `block` (about to be freed) and free their copies */
+static void frozen_drop(const void *block) {
+    pthread_mutex_lock(&g_frozen_lock);
+    size_t keep = 0;
+    for (size_t i = 0; i < g_nfrozen; i++) {
+        if (g_frozen[i].block != block) {
+            g_frozen[keep++] = g_frozen[i];
+            continue;
+        }
+        for (int c = 0; c < 4; c++)
+            if (g_frozen[i].copy[c]) cu_scratch_free(g_frozen[i].copy[c]);
+    }
+    g_nfrozen = keep;
+    pthread_mutex_unlock(&g_frozen_lock);
 }

@@ -45,8 +45,13 @@ static inline void cu_check_cublas(cublasStatus_t s, const char *call, const cha
 
 cudaStream_t cu_stream(void);
 cublasHandle_t cu_blas(void);
-/* the compute type of every product (k_set_matmul_precision) */
-cublasComputeType_t cu_compute_type(void);
+/* The frozen weights' copy at precision p (K_PREC_TF32: fp32 rounded to tf32; K_PREC_BF16 /
+ * K_PREC_FP16: 16-bit values) of the n floats at w, when they lie inside a range declared with
+ * k_weights_frozen: made on first use, kept until that allocation is freed. NULL otherwise. */
+const void *cu_frozen_copy(const float *w, size_t n, KPrecision p);
+/* n floats converted to precision p into `dst` (fp32 rounded to tf32, or bf16/fp16), on the
+ * backend's stream */
+void cu_convert(void *dst, const float *src, size_t n, KPrecision p);
 /* device scratch of `bytes` from the caching allocator (not zeroed); give back with
  * cu_scratch_free. Work on the one stream is ordered, so a block freed after enqueuing the work
  * that uses it may be handed out again at once. */
@@ -72,20 +77,29 @@ static inline unsigned cu_blocks(size_t n) {
          i += (size_t)gridDim.x * blockDim.x)
 
 /* ---- row-major products over cuBLAS (column-major): C = A·B in row-major is Cᵀ = Bᵀ·Aᵀ in
- * column-major, so the operands swap places and keep their transpose flags. fp32 storage; the
- * compute type (fp32 by default) from cu_compute_type. ----------------------------------- */
+ * column-major, so the operands swap places and keep their transpose flags. C is fp32. ------ */
 
-/* C[M,N] = alpha·op(A)[M,K]·op(B)[K,N] + beta·C, row-major with row strides lda, ldb, ldc */
+/* C[M,N] = alpha·op(A)[M,K]·op(B)[K,N] + beta·C, row-major with row strides lda, ldb, ldc; A
+ * and B of type `ab` (CUDA_R_32F, CUDA_R_16BF or CUDA_R_16F), arithmetic `ct` */
+static inline void cu_gemm_rm_ex(cublasOperation_t ta, cublasOperation_t tb, int M, int N, int K,
+                                 float alpha, const void *A, int lda, const void *B, int ldb,
+                                 cudaDataType ab, cublasComputeType_t ct, float beta, float *C,
+                                 int ldc) {
+    CUBLAS_CHECK(cublasGemmEx(cu_blas(), tb, ta, N, M, K, &alpha, B, ab, ldb, A, ab, lda, &beta,
+                              C, CUDA_R_32F, ldc, ct, CUBLAS_GEMM_DEFAULT));
+}
+
+/* the same in exact fp32 (no tensor-core rounding) */
 static inline void cu_gemm_rm(cublasOperation_t ta, cublasOperation_t tb, int M, int N, int K,
                               float alpha, const float *A, int lda, const float *B, int ldb,
                               float beta, float *C, int ldc) {
-    CUBLAS_CHECK(cublasGemmEx(cu_blas(), tb, ta, N, M, K, &alpha, B, CUDA_R_32F, ldb, A,
-                              CUDA_R_32F, lda, &beta, C, CUDA_R_32F, ldc, cu_compute_type(),
-                              CUBLAS_GEMM_DEFAULT));
+    cu_gemm_rm_ex(ta, tb, M, N, K, alpha, A, lda, B, ldb, CUDA_R_32F, CUBLAS_COMPUTE_32F, beta, C,
+                  ldc);
 }
 
-/* `count` products as cu_gemm_rm, operand i at A + i*sa, B + i*sb, C + i*sc (in calls of at
- * most 65535: some cuBLAS kernels put the batch on the grid's y/z dimension) */
+/* `count` products as cu_gemm_rm (fp32: attention's products are not rounded), operand i at
+ * A + i*sa, B + i*sb, C + i*sc (in calls of at most 65535: some cuBLAS kernels put the batch on
+ * the grid's y/z dimension) */
 static inline void cu_gemm_rm_batched(cublasOperation_t ta, cublasOperation_t tb, int M, int N,
                                       int K, float alpha, const float *A, int lda, size_t sa,
                                       const float *B, int ldb, size_t sb, float beta, float *C,
@@ -95,7 +109,7 @@ static inline void cu_gemm_rm_batched(cublasOperation_t ta, cublasOperation_t tb
         CUBLAS_CHECK(cublasGemmStridedBatchedEx(
             cu_blas(), tb, ta, N, M, K, &alpha, B + (size_t)i0 * sb, CUDA_R_32F, ldb,
             (long long)sb, A + (size_t)i0 * sa, CUDA_R_32F, lda, (long long)sa, &beta,
-            C + (size_t)i0 * sc, CUDA_R_32F, ldc, (long long)sc, cnt, cu_compute_type(),
+            C + (size_t)i0 * sc, CUDA_R_32F, ldc, (long long)sc, cnt, CUBLAS_COMPUTE_32F,
             CUBLAS_GEMM_DEFAULT));
     }
 }

@@ -9,11 +9,32 @@
 #include <cstdlib>
 #include <cmath>
 #include <vector>
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
 #include "kernels/cuda/cuda_common.cuh"
+#include "kernels/precision.h"
 
 cudaStream_t cu_stream(void) { return 0; }
 cublasHandle_t cu_blas(void) { return (cublasHandle_t)0; }
-cublasComputeType_t cu_compute_type(void) { return CUBLAS_COMPUTE_32F; }
+const void *cu_frozen_copy(const float *, size_t, KPrecision) { return NULL; }
+// the conversions on the host with the same functions the kernels call (host-callable)
+void cu_convert(void *dst, const float *src, size_t n, KPrecision p) {
+    for (size_t i = 0; i < n; i++) {
+        if (p == K_PREC_TF32) ((float *)dst)[i] = k_round_tf32(src[i]);
+        else if (p == K_PREC_BF16) ((__nv_bfloat16 *)dst)[i] = __float2bfloat16_rn(src[i]);
+        else if (p == K_PREC_FP16) ((__half *)dst)[i] = __float2half_rn(src[i]);
+        else abort();
+    }
+}
+static KPrecision g_prec = K_PREC_FP32;
+KPrecision k_precision(void) { return g_prec; }
+static cublasComputeType_t g_last_ct;
+// element i of a cuBLAS operand of type t, widened to fp32
+static float elem(const void *p, cudaDataType t, size_t i) {
+    if (t == CUDA_R_16BF) return __bfloat162float(((const __nv_bfloat16 *)p)[i]);
+    if (t == CUDA_R_16F) return __half2float(((const __half *)p)[i]);
+    return ((const float *)p)[i];
+}
 void cu_column_sums(float *, const float *, size_t, int, size_t, int) { abort(); }
 void *cu_scratch_alloc(size_t b) { return malloc(b); }
 void cu_scratch_free(void *p) { free(p); }
@@ -23,20 +44,22 @@ extern "C" const char *cublasGetStatusString(cublasStatus_t) { return "fake"; }
 extern "C" cublasStatus_t cublasGemmEx(cublasHandle_t, cublasOperation_t ta, cublasOperation_t tb,
     int m, int n, int k, const void *alpha_, const void *A_, cudaDataType at, int lda,
     const void *B_, cudaDataType bt, int ldb, const void *beta_, void *C_, cudaDataType ct, int ldc,
-    cublasComputeType_t, cublasGemmAlgo_t) {
+    cublasComputeType_t ctp, cublasGemmAlgo_t) {
     calls++;
-    if (at != CUDA_R_32F || bt != CUDA_R_32F || ct != CUDA_R_32F) return CUBLAS_STATUS_INVALID_VALUE;
+    g_last_ct = ctp;
+    bool ab_ok = at == bt && (at == CUDA_R_32F || at == CUDA_R_16BF || at == CUDA_R_16F);
+    if (!ab_ok || ct != CUDA_R_32F) return CUBLAS_STATUS_INVALID_VALUE;
     if (m < 0 || n < 0 || k < 0) return CUBLAS_STATUS_INVALID_VALUE;
     if (lda < std::max(1, ta == CUBLAS_OP_N ? m : k)) { printf("bad lda\n"); return CUBLAS_STATUS_INVALID_VALUE; }
     if (ldb < std::max(1, tb == CUBLAS_OP_N ? k : n)) { printf("bad ldb\n"); return CUBLAS_STATUS_INVALID_VALUE; }
     if (ldc < std::max(1, m)) { printf("bad ldc\n"); return CUBLAS_STATUS_INVALID_VALUE; }
-    const float *A = (const float*)A_, *B = (const float*)B_; float *C = (float*)C_;
+    float *C = (float*)C_;
     float alpha = *(const float*)alpha_, beta = *(const float*)beta_;
     for (int j = 0; j < n; j++) for (int i = 0; i < m; i++) {
         double s = 0;
         for (int p = 0; p < k; p++) {
-            float a = ta == CUBLAS_OP_N ? A[i + (size_t)p*lda] : A[p + (size_t)i*lda];
-            float b = tb == CUBLAS_OP_N ? B[p + (size_t)j*ldb] : B[j + (size_t)p*ldb];
+            float a = elem(A_, at, ta == CUBLAS_OP_N ? i + (size_t)p*lda : p + (size_t)i*lda);
+            float b = elem(B_, bt, tb == CUBLAS_OP_N ? p + (size_t)j*ldb : j + (size_t)p*ldb);
             s += (double)a*b;
         }
         float *c = &C[i + (size_t)j*ldc];
@@ -68,9 +91,51 @@ static void cmp(const char *name, const std::vector<float> &a, const std::vector
     if (!(md/mb < 1e-5)) fails++;
 }
 
+// the largest relative difference of a from b (to show a reduced precision changed the result)
+static double rel_diff(const std::vector<float> &a, const std::vector<float> &b) {
+    double md = 0, mb = 1e-30;
+    for (size_t i = 0; i < a.size(); i++) { md = std::max(md, (double)fabs(a[i]-b[i])); mb = std::max(mb, (double)fabs(b[i])); }
+    return md / mb;
+}
+
+// At tf32/bf16/fp16 the CUDA path (operands converted as on the GPU, 16-bit types to cuBLAS)
+// must equal the CPU path (rounded fp32 copies, sgemm), and differ from the fp32 product.
+static void check_precisions() {
+    const KPrecision ps[] = {K_PREC_TF32, K_PREC_BF16, K_PREC_FP16};
+    const char *names[] = {"tf32", "bf16", "fp16"};
+    const cublasComputeType_t want_ct[] = {CUBLAS_COMPUTE_32F_FAST_TF32, CUBLAS_COMPUTE_32F, CUBLAS_COMPUTE_32F};
+    const double min_change[] = {1e-5, 1e-4, 1e-5};  // well below the type's 2^-11 / 2^-8 / 2^-11
+    int n = 37, k = 300, m = 29;
+    char nm[200];
+    auto x = rv((size_t)n*k), w = rv((size_t)m*k), dy = rv((size_t)n*m);
+    for (auto &v : x) v *= 3.7f;  // values off the coarse grids
+    for (int pi = 0; pi < 3; pi++) for (int layout = 0; layout < 2; layout++) {
+        std::vector<float> y32((size_t)n*m), y((size_t)n*m), y2((size_t)n*m);
+        g_prec = K_PREC_FP32;
+        cpu_op_matmul(y32.data(), x.data(), w.data(), NULL, n, k, m, (KWLayout)layout, 0);
+        g_prec = ps[pi];
+        cpu_op_matmul(y.data(), x.data(), w.data(), NULL, n, k, m, (KWLayout)layout, 0);
+        cuda_op_matmul(y2.data(), x.data(), w.data(), NULL, n, k, m, (KWLayout)layout, 0);
+        snprintf(nm, sizeof nm, "%s matmul %d %d %d L%d", names[pi], n, k, m, layout); cmp(nm, y2, y);
+        if (g_last_ct != want_ct[pi]) { printf("  %s: compute type %d\n", nm, (int)g_last_ct); fails++; }
+        double ch = rel_diff(y, y32);
+        printf("  %-60s %.2e %s\n", "  (changed from fp32 by)", ch, ch > min_change[pi] ? "ok" : "FAIL");
+        if (!(ch > min_change[pi])) fails++;
+        std::vector<float> dx((size_t)n*k), dx2((size_t)n*k), dw((size_t)m*k), dw2((size_t)m*k);
+        cpu_op_matmul_backward(dx.data(), dy.data(), w.data(), n, k, m, (KWLayout)layout, 0);
+        cuda_op_matmul_backward(dx2.data(), dy.data(), w.data(), n, k, m, (KWLayout)layout, 0);
+        snprintf(nm, sizeof nm, "%s matmul_backward L%d", names[pi], layout); cmp(nm, dx2, dx);
+        cpu_op_dense_backward(NULL, dw.data(), NULL, dy.data(), x.data(), w.data(), n, k, m, 0);
+        cuda_op_dense_backward(NULL, dw2.data(), NULL, dy.data(), x.data(), w.data(), n, k, m, 0);
+        snprintf(nm, sizeof nm, "%s dense dw", names[pi]); cmp(nm, dw2, dw);
+    }
+    g_prec = K_PREC_FP32;
+}
+
 int main() {
     int shapes[][3] = {{1,1,1},{7,13,5},{33,65,17},{4,200,3}};
     char nm[200];
+    check_precisions();
     for (auto &sh : shapes) { int n = sh[0], k = sh[1], m = sh[2];
       for (int layout = 0; layout < 2; layout++) for (int acc = 0; acc < 2; acc++) {
         auto x = rv((size_t)n*k), w = rv((size_t)m*k), y = rv((size_t)n*m), y2 = y;
