@@ -93,8 +93,10 @@ static void wait_stream(NcclComm *m, const char *what) {
             nccl_abort(m, "%s: the stream failed: %s (%s)", what, cudaGetErrorString(e),
                        cudaGetErrorName(e));
         ncclResult_t st = ncclSuccess;
-        if (ncclCommGetAsyncError(m->nccl, &st) != ncclSuccess ||
-            (st != ncclSuccess && st != ncclInProgress))
+        ncclResult_t r = ncclCommGetAsyncError(m->nccl, &st);
+        if (r != ncclSuccess)
+            nccl_abort(m, "%s: ncclCommGetAsyncError: %s", what, ncclGetErrorString(r));
+        if (st != ncclSuccess && st != ncclInProgress)
             nccl_abort(m, "%s: %s (%s)", what, ncclGetErrorString(st), ncclGetLastError(m->nccl));
         if (cg_now() - t0 > m->timeout)
             nccl_abort(m, "%s: not complete after %.0f s (CLIPGRID_NCCL_TIMEOUT): a peer rank "

@@ -29,10 +29,11 @@ typedef struct {
 
 /* Collective over `comm` (normally MPI_COMM_WORLD): picks device = local rank % visible GPUs,
  * switches the compute backend to CUDA on it (k_init_cuda) and has rank 0 print the binding
- * table (rank, host, pid, local rank, GPU, PCI bus id, name). More ranks on a host than GPUs is
- * an error unless allow_share. Returns 0 on every rank, or −1 on every rank with cg_error
- * naming the first rank that failed and why (no CUDA in the build, no driver or GPU, too few
- * GPUs); the backends are then unchanged (CPU). */
+ * table (rank, host, pid, local rank, GPU, PCI bus id, name). Two ranks of a host on one
+ * physical GPU (same PCI bus id: more ranks than GPUs, or launchers that hand several ranks the
+ * same CUDA_VISIBLE_DEVICES) is an error unless allow_share. Returns 0 on every rank, or −1 on
+ * every rank with cg_error naming the first rank that failed and why (no CUDA in the build, no
+ * driver or GPU, a GPU shared); every rank is then back on the CPU backend. */
 int gpu_bind(MPI_Comm comm, int allow_share, GpuBinding *b);
 
 #endif

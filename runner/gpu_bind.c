@@ -1,7 +1,10 @@
 /* runner/gpu_bind.c — one GPU per rank: the local rank among the host's ranks (MPI's
  * shared-memory split), device = local rank modulo the visible GPUs, the CUDA backend switched
  * on there, and a binding table printed by rank 0 (rank, host, pid, local rank, GPU, PCI bus id,
- * name). Success or failure is agreed by all ranks, so no rank is left waiting. */
+ * name). Two ranks of a host on the same physical GPU (same PCI bus id) is an error unless
+ * sharing is allowed; comparing bus ids rather than counting GPUs also accepts launchers that
+ * give each rank its own CUDA_VISIBLE_DEVICES (every rank then sees one GPU, device 0).
+ * Success or failure is agreed by all ranks, so no rank is left waiting. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,12 +47,6 @@ static int choose_device(GpuBinding *b, int allow_share, const char *host, char 
         return -1;
     }
     b->ngpus = n;
-    if (b->local_size > n && !allow_share) {
-        snprintf(err, errlen, "%d ranks on %s but %d GPU%s visible: start at most %d rank%s per "
-                 "host, or let ranks share GPUs", b->local_size, host, n, n == 1 ? "" : "s", n,
-                 n == 1 ? "" : "s");
-        return -1;
-    }
     b->device = b->local_rank % n;
     if (k_init_cuda(b->device) != 0) {
         snprintf(err, errlen, "%s", cg_error());
@@ -58,6 +55,12 @@ static int choose_device(GpuBinding *b, int allow_share, const char *host, char 
     if (cudaDeviceGetPCIBusId(b->pci, sizeof b->pci, b->device) != cudaSuccess) {
         (void)cudaGetLastError();
         snprintf(b->pci, sizeof b->pci, "?");
+        if (b->local_size > n && !allow_share) { /* no bus id to compare: count instead */
+            snprintf(err, errlen, "%d ranks on %s but %d GPU%s visible: start at most %d "
+                     "rank%s per host, or let ranks share GPUs (CLIPGRID_GPU_SHARE=1)",
+                     b->local_size, host, n, n == 1 ? "" : "s", n, n == 1 ? "" : "s");
+            return -1;
+        }
     }
     struct cudaDeviceProp prop;
     if (cudaGetDeviceProperties(&prop, b->device) == cudaSuccess)
@@ -80,6 +83,28 @@ static void warn_launcher_local_rank(int rank, const char *host, int local_rank)
     }
 }
 
+/* Collective over the host's ranks `node`: 0, or −1 with the reason in err when this rank's GPU
+ * (its PCI bus id; "" for a rank that has none) is also another rank's. */
+static int check_distinct_gpus(MPI_Comm node, const GpuBinding *b, const char *host, char *err,
+                               size_t errlen) {
+    enum { ID = sizeof b->pci };
+    char mine[ID] = "";
+    if (b->device >= 0 && strcmp(b->pci, "?") != 0) snprintf(mine, sizeof mine, "%s", b->pci);
+    char *all = cg_malloc((size_t)b->local_size * ID);
+    MPI_Allgather(mine, ID, MPI_CHAR, all, ID, MPI_CHAR, node);
+    int other = -1;
+    for (int r = 0; r < b->local_size && other < 0; r++)
+        if (r != b->local_rank && mine[0] && !strcmp(all + (size_t)r * ID, mine)) other = r;
+    free(all);
+    if (other < 0) return 0;
+    snprintf(err, errlen, "local ranks %d and %d on %s both use GPU %s (%d ranks on the host, "
+             "%d GPU%s visible to this rank): start at most one rank per GPU, or let ranks "
+             "share GPUs (CLIPGRID_GPU_SHARE=1)", other < b->local_rank ? other : b->local_rank,
+             other < b->local_rank ? b->local_rank : other, host, mine, b->local_size, b->ngpus,
+             b->ngpus == 1 ? "" : "s");
+    return -1;
+}
+
 static void print_table(const BindRow *all, int size) {
     printf("%5s  %-20s %8s  %-7s %4s  %-16s %s\n", "rank", "host", "pid", "local", "gpu",
            "pci bus id", "name");
@@ -99,7 +124,6 @@ int gpu_bind(MPI_Comm comm, int allow_share, GpuBinding *b) {
     MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node);
     MPI_Comm_rank(node, &b->local_rank);
     MPI_Comm_size(node, &b->local_size);
-    MPI_Comm_free(&node);
     char host[64] = "";
     gethostname(host, sizeof host);
     host[sizeof host - 1] = 0;
@@ -108,11 +132,21 @@ int gpu_bind(MPI_Comm comm, int allow_share, GpuBinding *b) {
     /* every rank's choice, then one agreed outcome: the first failing rank's reason */
     char err[256] = "";
     int ok = choose_device(b, allow_share, host, err, sizeof err) == 0;
+    if (!ok) b->device = -1;
+    /* every rank of the host takes part, chosen or not */
+    char dup[256] = "";
+    int shared = check_distinct_gpus(node, b, host, dup, sizeof dup) != 0;
+    MPI_Comm_free(&node);
+    if (ok && shared && !allow_share) {
+        snprintf(err, sizeof err, "%s", dup);
+        ok = 0;
+    }
     int first_bad = ok ? INT_MAX : rank, worst = INT_MAX;
     MPI_Allreduce(&first_bad, &worst, 1, MPI_INT, MPI_MIN, comm);
     if (worst != INT_MAX) {
         MPI_Bcast(err, sizeof err, MPI_CHAR, worst, comm);
-        if (ok) k_init_cpu(k_threads()); /* back to the CPU with the others */
+        /* back to the CPU with the others (also a rank that failed after switching) */
+        if (k_backend() == K_BACKEND_CUDA) k_init_cpu(k_threads());
         cg_error_set("GPU binding failed on rank %d: %s", worst, err);
         b->device = -1;
         return -1;

@@ -3,7 +3,9 @@
  * shapes, odd sizes included: forward and backward, '=' and '+=' (outputs start from random
  * values), optional arguments NULL or not, causal and not, packed q/k/v strides, both batching
  * paths of attention. Also the caching allocator (zeroed reuse), overlapping copies and the
- * fp16/bf16 uploads (bit-exact). Errors are max |cuda − cpu| relative to max |cpu|.
+ * fp16/bf16 uploads (bit-exact), grids past 65535 rows/batches/chunks, and the host index arrays
+ * (q_pos, idx, labels) rewritten as soon as the op returns (the op must have taken its copy).
+ * Errors are max |cuda − cpu| relative to max |cpu|.
  * Without CUDA in the build, or without a usable driver/GPU, prints "SKIPPED: <reason>" and
  * exits 0. */
 #include <stdint.h>
@@ -21,9 +23,13 @@ static void test_dispatch_cpu(void) {
     CHECK(k_backend() == K_BACKEND_CPU && !strcmp(k_backend_name(), "cpu"),
           "k_init_cpu: backend %s", k_backend_name());
     CHECK(k_cuda_stream() == NULL && k_cuda_device() == -1, "CPU backend: a CUDA stream/device");
-    CHECK(k_set_matmul_precision("fp32") == 0, "CPU backend refused fp32 products");
-    CHECK(k_set_matmul_precision("bf16") != 0, "CPU backend accepted bf16 products");
-    CHECK(!strcmp(k_matmul_precision(), "fp32"), "CPU products: %s", k_matmul_precision());
+    /* one precision setting for both backends (kernels/ops.h): every name, not 'fp64' */
+    CHECK(k_set_matmul_precision("bf16") == 0 && !strcmp(k_matmul_precision(), "bf16"),
+          "CPU backend: bf16 products refused (%s)", cg_error());
+    CHECK(k_set_matmul_precision("fp64") != 0 && !strcmp(k_matmul_precision(), "bf16"),
+          "k_set_matmul_precision accepted 'fp64' (or changed the setting)");
+    CHECK(k_set_matmul_precision("fp32") == 0 && !strcmp(k_matmul_precision(), "fp32"),
+          "CPU backend: back to fp32 products: %s", k_matmul_precision());
     setenv("CLIPGRID_BACKEND", "tpu", 1);
     CHECK(k_init_env(0) != 0 && strstr(cg_error(), "CLIPGRID_BACKEND=tpu"),
           "k_init_env with CLIPGRID_BACKEND=tpu: no error (%s)", cg_error());
@@ -57,8 +63,13 @@ int main(void) {
 /* tolerances, relative to the largest reference value */
 #define TOL_EXACT 0.0
 #define TOL_ELEM 1e-6   /* elementwise formulas (FMA contraction may differ by an ulp) */
+/* QuickGELU's derivative: CUDA's expf (<= 2 ulp) and the CPU's (~1 ulp) may differ by a few
+ * ulp, which 1 − σ(1.702x) amplifies up to |1.702x|-fold for large x (8e-7 measured on the
+ * CPU with expf perturbed by 2 ulp, inputs in [-6, 6)) */
+#define TOL_GELU_BWD 3e-6
 #define TOL_ROW 1e-5    /* row reductions (sum order differs) */
 #define TOL_GEMM 2e-5   /* cuBLAS vs OpenBLAS products */
+#define TOL_GEMM_LOWP 5e-5 /* the same on rounded operands (tensor-core fp32 sums) */
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 
@@ -299,7 +310,7 @@ static void test_elementwise(void) {
             cpu_op_quickgelu_backward(dx.h, dy.h, x.h, n, acc);
             op_quickgelu_backward(dx.d, dy.d, x.d, n, acc);
             snprintf(name, sizeof name, "op_quickgelu_backward n=%zu acc=%d", n, acc);
-            buf_check(name, &dx, TOL_ELEM);
+            buf_check(name, &dx, TOL_GELU_BWD);
             cpu_op_relu_backward(dx.h, dy.h, x.h, n, acc);
             op_relu_backward(dx.d, dy.d, x.d, n, acc);
             snprintf(name, sizeof name, "op_relu_backward n=%zu acc=%d", n, acc);
@@ -338,17 +349,18 @@ static void test_optim(void) {
         cpu_op_sgd_step(p.h, buf.h, g.h, n, 0.01f, 0.9f, 5e-4f, step == 0);
         op_sgd_step(p.d, buf.d, g.d, n, 0.01f, 0.9f, 5e-4f, step == 0);
     }
-    buf_check("op_sgd_step x3 p", &p, TOL_ELEM);
-    buf_check("op_sgd_step x3 momentum buffer", &buf, TOL_ELEM);
+    /* bit-identical: the same operations in the same order, none fused into an FMA */
+    buf_check("op_sgd_step x3 p", &p, TOL_EXACT);
+    buf_check("op_sgd_step x3 momentum buffer", &buf, TOL_EXACT);
     Buf m = buf_zero(n), v = buf_zero(n);
     for (int t = 1; t <= 3; t++) {
         float bc1 = 1.0f - powf(0.9f, (float)t), bc2 = sqrtf(1.0f - powf(0.999f, (float)t));
         cpu_op_adamw_step(p.h, m.h, v.h, g.h, n, 2e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, bc1, bc2);
         op_adamw_step(p.d, m.d, v.d, g.d, n, 2e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, bc1, bc2);
     }
-    buf_check("op_adamw_step x3 p", &p, TOL_ELEM);
-    buf_check("op_adamw_step x3 m", &m, TOL_ELEM);
-    buf_check("op_adamw_step x3 v", &v, TOL_ELEM);
+    buf_check("op_adamw_step x3 p", &p, TOL_EXACT);
+    buf_check("op_adamw_step x3 m", &m, TOL_EXACT);
+    buf_check("op_adamw_step x3 v", &v, TOL_EXACT);
     buf_free(&p), buf_free(&buf), buf_free(&g), buf_free(&m), buf_free(&v);
 }
 
@@ -392,12 +404,17 @@ static void attention_case(const AttnCase *c) {
     Buf o = buf_rand(on, 1.0f), probs = buf_rand(pn, 1.0f);
     cpu_op_attention(o.h, probs.h, qh, kh, vh, &s);
     op_attention(o.d, probs.d, qd, kd, vd, &s);
+    /* the op has taken its copy of q_pos when it returns: rewriting ours before the results
+     * are read back (which waits for the GPU) must change nothing */
+    if (pos) memset(pos, 0, (size_t)c->B * c->Tq * sizeof(int));
     /* the padding columns of o are not written by either backend: they keep their random
      * values on both sides */
     snprintf(name, sizeof name, "op_attention o %s", tag);
     buf_check(name, &o, TOL_GEMM);
     snprintf(name, sizeof name, "op_attention probs %s", tag);
     buf_check(name, &probs, TOL_GEMM);
+    if (pos) /* back to the real positions, for the CPU's backward */
+        for (int i = 0; i < c->B * c->Tq; i++) pos[i] = (i * 7 + 3) % (c->Tk + 2);
     Buf o2 = buf_rand(on, 1.0f); /* want: o's values, o2's own padding columns */
     for (size_t i = 0; i < on; i++)
         if ((int)(i % (size_t)s.ld_o) < w) o2.h[i] = o.h[i];
@@ -452,6 +469,12 @@ static void test_attention(void) {
         {2, 6, 11, 3, 5, 1, 0, 1},    /* causal with explicit query positions */
         {5, 77, 77, 8, 64, 1, 1, 0},  /* the text tower's shape */
         {2, 197, 197, 12, 64, 0, 1, 0}, /* the ViT-B/16 image tower's shape */
+        {2, 4, 9, 2, 3, 1, 0, 0},     /* causal, Tq < Tk, no positions: row i sees keys <= i */
+        {1, 8, 5, 3, 1, 1, 0, 0},     /* causal, Tq > Tk, dh = 1 */
+        {3, 3, 12, 2, 4, 1, 0, 1},    /* query-only rows after a prefix, explicit positions */
+        {2, 5, 6, 2, 3, 0, 0, 1},     /* positions given but not causal: ignored */
+        {66000, 1, 2, 1, 2, 0, 0, 0}, /* a batch > 65535 products (split), > 65535 rows */
+        {1, 70, 70, 1000, 1, 1, 0, 0}, /* B < heads: batched over 1000 heads */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) attention_case(&cases[i]);
 }
@@ -460,9 +483,9 @@ static void test_attention(void) {
 
 static void test_loss(void) {
     printf("loss\n");
-    const int shapes[][2] = {{1, 1}, {4, 10}, {33, 1000}};
+    const int shapes[][2] = {{1, 1}, {4, 10}, {33, 1000}, {70000, 3}}; /* > 65535 rows */
     char name[128];
-    for (size_t si = 0; si < 3; si++) {
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
         int B = shapes[si][0], C = shapes[si][1];
         Buf logits = buf_rand((size_t)B * C, 8.0f), dl = buf_rand((size_t)B * C, 1.0f);
         int *labels = cg_malloc((size_t)B * sizeof(int));
@@ -478,11 +501,19 @@ static void test_loss(void) {
               got);
         snprintf(name, sizeof name, "op_cross_entropy %dx%d dlogits", B, C);
         buf_check(name, &dl, TOL_ELEM);
+        /* in place (dlogits == logits): every row's logits are read before they are replaced */
+        want = cpu_op_cross_entropy(logits.h, logits.h, labels, B, C, 0.5f);
+        got = op_cross_entropy(logits.d, logits.d, labels, B, C, 0.5f);
+        err = fabs(got - want) / fmax(fabs(want), 1e-30);
+        CHECK(err <= 1e-9 || fabs(got - want) <= 1e-12, "op_cross_entropy in place B=%d C=%d: "
+              "loss %.17g, CPU %.17g", B, C, got, want);
+        snprintf(name, sizeof name, "op_cross_entropy %dx%d in place", B, C);
+        buf_check(name, &logits, TOL_ELEM);
         free(labels);
         buf_free(&logits), buf_free(&dl);
     }
-    const int nshapes[][2] = {{1, 1}, {7, 3}, {100, 512}};
-    for (size_t si = 0; si < 3; si++) {
+    const int nshapes[][2] = {{1, 1}, {7, 3}, {100, 512}, {70000, 2}};
+    for (size_t si = 0; si < sizeof nshapes / sizeof nshapes[0]; si++) {
         int n = nshapes[si][0], d = nshapes[si][1];
         size_t nd = (size_t)n * d;
         Buf x = buf_rand(nd, 3.0f), y = buf_rand(nd, 1.0f), norms = buf_zero((size_t)n);
@@ -560,30 +591,138 @@ static void test_rows(void) {
     }
 }
 
+/* gather and scatter-add: d = 1, wide rows, distinct indices, heavy repeats, more than 65535
+ * rows; the scatter-add is bit-identical to the CPU's (each element sums its rows in the order
+ * of i). The index array is rewritten as soon as each op returns. */
+static void index_case(int n, int d, int rows, int distinct) {
+    char name[128];
+    int *idx = cg_malloc((size_t)n * sizeof(int)), *keep = cg_malloc((size_t)n * sizeof(int));
+    for (int i = 0; i < n; i++) /* distinct: a permutation of 0..n-1 (n prime to 7919) */
+        idx[i] = distinct ? (int)(((long long)i * 7919 + 11) % n)
+                          : (int)(((long long)i * i + 3) % rows);
+    memcpy(keep, idx, (size_t)n * sizeof(int));
+    int srows = distinct ? n : rows;
+    Buf src = buf_rand((size_t)srows * d, 1.0f), dst = buf_rand((size_t)n * d, 1.0f);
+    cpu_op_gather_rows(dst.h, src.h, idx, n, d);
+    op_gather_rows(dst.d, src.d, idx, n, d);
+    memset(idx, 0xff, (size_t)n * sizeof(int)); /* -1 everywhere: must not reach the GPU */
+    snprintf(name, sizeof name, "op_gather_rows n=%d d=%d %s", n, d,
+             distinct ? "distinct" : "repeated");
+    buf_check(name, &dst, TOL_EXACT);
+    memcpy(idx, keep, (size_t)n * sizeof(int));
+    cpu_op_scatter_add_rows(src.h, dst.h, idx, n, d);
+    op_scatter_add_rows(src.d, dst.d, idx, n, d);
+    memset(idx, 0xff, (size_t)n * sizeof(int));
+    snprintf(name, sizeof name, "op_scatter_add_rows n=%d d=%d %s (bit-exact)", n, d,
+             distinct ? "distinct" : "repeated");
+    buf_check(name, &src, TOL_EXACT);
+    buf_free(&src), buf_free(&dst);
+    free(idx), free(keep);
+}
+
+static void test_indices(void) {
+    printf("gather / scatter-add\n");
+    index_case(1, 1, 1, 0);
+    index_case(5000, 3, 7, 0);      /* ~700 source rows per destination row */
+    index_case(301, 300, 0, 1);     /* a permutation, rows wider than a block */
+    index_case(3, 1000, 2, 0);
+    index_case(70000, 1, 1000, 0);  /* d = 1, more than 65535 rows */
+    index_case(70001, 2, 0, 1);
+}
+
+/* shapes past the 65535 limit of a grid's y/z dimension or of a row-per-block x grid */
+static void test_large_grids(void) {
+    printf("large grids\n");
+    char name[128];
+    /* column sums over more than 65535 chunks of 256 rows */
+    const int B = 65535 * 256 + 300;
+    Buf src = buf_rand((size_t)B, 1.0f), sum = buf_rand(1, 1.0f);
+    cpu_op_sum_batched(sum.h, src.h, 1, B, 1, 0);
+    op_sum_batched(sum.d, src.d, 1, B, 1, 0);
+    snprintf(name, sizeof name, "op_sum_batched B=%d n=1", B);
+    buf_check(name, &sum, TOL_ROW);
+    buf_free(&src), buf_free(&sum);
+    /* LayerNorm: > 65535 rows (one block each), and γ/β gradients over > 65535 chunks */
+    const int shapes[][2] = {{70000, 3}, {65535 * 256 + 300, 1}};
+    for (int si = 0; si < 2; si++) {
+        int n = shapes[si][0], d = shapes[si][1];
+        size_t nd = (size_t)n * d;
+        Buf x = buf_rand(nd, 2.0f), y = buf_rand(nd, 1.0f), g = buf_rand((size_t)d, 1.0f);
+        Buf b = buf_rand((size_t)d, 1.0f), mean = buf_zero((size_t)n), rstd = buf_zero((size_t)n);
+        cpu_op_layernorm(y.h, mean.h, rstd.h, x.h, g.h, b.h, n, d, 1e-5f);
+        op_layernorm(y.d, mean.d, rstd.d, x.d, g.d, b.d, n, d, 1e-5f);
+        snprintf(name, sizeof name, "op_layernorm %dx%d", n, d);
+        buf_check(name, &y, TOL_ROW);
+        snprintf(name, sizeof name, "op_layernorm %dx%d rstd", n, d);
+        buf_check(name, &rstd, TOL_ROW);
+        Buf dy = buf_rand(nd, 1.0f), dx = buf_rand(nd, 1.0f);
+        Buf dg = buf_rand((size_t)d, 1.0f), db = buf_rand((size_t)d, 1.0f);
+        cpu_op_layernorm_backward(dx.h, dg.h, db.h, dy.h, x.h, mean.h, rstd.h, g.h, n, d, 1);
+        op_layernorm_backward(dx.d, dg.d, db.d, dy.d, x.d, mean.d, rstd.d, g.d, n, d, 1);
+        snprintf(name, sizeof name, "op_layernorm_backward %dx%d dx acc=1", n, d);
+        buf_check(name, &dx, TOL_ROW);
+        snprintf(name, sizeof name, "op_layernorm_backward %dx%d dgamma", n, d);
+        buf_check(name, &dg, TOL_ROW);
+        snprintf(name, sizeof name, "op_layernorm_backward %dx%d dbeta", n, d);
+        buf_check(name, &db, TOL_ROW);
+        buf_free(&x), buf_free(&y), buf_free(&g), buf_free(&b), buf_free(&mean);
+        buf_free(&rstd), buf_free(&dy), buf_free(&dx), buf_free(&dg), buf_free(&db);
+    }
+}
+
 /* ---- reduced-precision products --------------------------------------------------------------- */
 
 /* the products with inputs cuBLAS may round to tf32/bf16/fp16 (fp32 accumulation): within the
  * rounding of the inputs; then back to fp32 and exact-fp32 agreement again */
+/* Reduced-precision products: the GPU (operands converted, tensor cores, fp32 sums) against the
+ * CPU (the same rounding, kernels/precision.h, then sgemm): equal up to the order of the fp32
+ * sums, for every precision, both layouts, the backward products, and weights read through
+ * the frozen-weight copies: slices of a declared range, twice (the copy is reused), and again
+ * after that memory was freed and handed out with other values (no stale copy). */
+static void precision_case(const char *pname, KWLayout layout, int frozen) {
+    const int n = 65, k = 200, m = 77;
+    const size_t off = 96; /* w is a slice inside a larger allocation */
+    char name[160];
+    Buf x = buf_rand((size_t)n * k, 3.0f), big = buf_rand((size_t)m * k + 2 * off, 0.5f);
+    Buf y = buf_rand((size_t)n * m, 1.0f), dy = buf_rand((size_t)n * m, 1.0f);
+    Buf dx = buf_rand((size_t)n * k, 1.0f), dw = buf_rand((size_t)m * k, 1.0f);
+    if (frozen) k_weights_frozen(big.d, (size_t)m * k + 2 * off);
+    const float *wh = big.h + off, *wd = big.d + off;
+    for (int rep = 0; rep < 1 + frozen; rep++) {
+        cpu_op_matmul(y.h, x.h, wh, NULL, n, k, m, layout, 0);
+        op_matmul(y.d, x.d, wd, NULL, n, k, m, layout, 0);
+        snprintf(name, sizeof name, "%s op_matmul layout %d%s", pname, layout,
+                 frozen ? (rep ? " frozen (reused copy)" : " frozen") : "");
+        buf_check(name, &y, TOL_GEMM_LOWP);
+    }
+    cpu_op_matmul_backward(dx.h, dy.h, wh, n, k, m, layout, 1);
+    op_matmul_backward(dx.d, dy.d, wd, n, k, m, layout, 1);
+    snprintf(name, sizeof name, "%s op_matmul_backward layout %d acc", pname, layout);
+    buf_check(name, &dx, TOL_GEMM_LOWP);
+    if (layout == K_W_OUT_IN) {
+        cpu_op_dense_backward(dx.h, dw.h, NULL, dy.h, x.h, wh, n, k, m, 0);
+        op_dense_backward(dx.d, dw.d, NULL, dy.d, x.d, wd, n, k, m, 0);
+        snprintf(name, sizeof name, "%s op_dense_backward dw", pname);
+        buf_check(name, &dw, TOL_GEMM_LOWP);
+        snprintf(name, sizeof name, "%s op_dense_backward dx", pname);
+        buf_check(name, &dx, TOL_GEMM_LOWP);
+    }
+    buf_free(&x), buf_free(&big), buf_free(&y), buf_free(&dy), buf_free(&dx), buf_free(&dw);
+}
+
 static void test_precision(void) {
     printf("matmul precision\n");
-    const char *names[] = {"tf32", "bf16", "fp16", "fp32"};
-    const double tols[] = {5e-3, 3e-2, 5e-3, TOL_GEMM};
-    const int n = 65, k = 200, m = 77;
-    char name[128];
-    CHECK(k_set_matmul_precision("fp64") != 0, "k_set_matmul_precision accepted 'fp64'");
+    const char *names[] = {"fp32", "tf32", "bf16", "fp16"};
     for (int i = 0; i < 4; i++) {
-        CHECK(k_set_matmul_precision(names[i]) == 0, "k_set_matmul_precision(%s): %s",
-              names[i], cg_error());
-        CHECK(!strcmp(k_matmul_precision(), names[i]), "k_matmul_precision: %s, want %s",
-              k_matmul_precision(), names[i]);
-        Buf x = buf_rand((size_t)n * k, 1.0f), w = buf_rand((size_t)m * k, 0.5f);
-        Buf y = buf_rand((size_t)n * m, 1.0f);
-        cpu_op_matmul(y.h, x.h, w.h, NULL, n, k, m, K_W_OUT_IN, 0);
-        op_matmul(y.d, x.d, w.d, NULL, n, k, m, K_W_OUT_IN, 0);
-        snprintf(name, sizeof name, "op_matmul %dx%dx%d in %s", n, k, m, names[i]);
-        buf_check(name, &y, tols[i]);
-        buf_free(&x), buf_free(&w), buf_free(&y);
+        CHECK(k_set_matmul_precision(names[i]) == 0, "k_set_matmul_precision(%s): %s", names[i],
+              cg_error());
+        for (int layout = 0; layout < 2; layout++)
+            for (int frozen = 0; frozen < 2; frozen++)
+                precision_case(names[i], (KWLayout)layout, frozen);
+        /* the same allocation again, with other values: its old copy must be gone */
+        precision_case(names[i], K_W_OUT_IN, 1);
     }
+    k_set_matmul_precision("fp32");
 }
 
 int main(void) {
@@ -603,6 +742,8 @@ int main(void) {
     test_attention();
     test_loss();
     test_rows();
+    test_indices();
+    test_large_grids();
     test_precision();
     return test_finish("test_cuda_ops");
 }

@@ -88,6 +88,9 @@ static size_t round_bytes(size_t bytes) {
 }
 
 static void release_free_blocks(void) {
+    /* a freed block may still be read by queued work: let the stream finish first (cudaFree
+     * synchronises too, but that is not what this code should rest on) */
+    CUDA_CHECK(cudaStreamSynchronize(g_cu.stream));
     size_t keep = 0;
     for (size_t i = 0; i < g_nblocks; i++) {
         if (g_blocks[i].in_use) {

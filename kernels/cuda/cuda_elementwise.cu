@@ -10,6 +10,9 @@
         CUDA_CHECK_LAUNCH();                                                          \
     } while (0)
 
+/* Products and sums are rounded step by step as in the CPU backend (ISO C: no contraction): the
+ * _rn intrinsics keep nvcc from fusing them into FMAs. With that the optimiser updates are
+ * bit-identical to the CPU's; QuickGELU differs only through expf (CUDA's vs the CPU's own). */
 static __device__ inline float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 /* ---- QuickGELU ------------------------------------------------------------------------------ */
@@ -23,7 +26,8 @@ static __global__ void quickgelu_backward_kernel(float *dx, const float *dy, con
                                                  size_t n, int acc) {
     CU_GRID_STRIDE(i, n) {
         float s = sigmoid(1.702f * x[i]);
-        float g = dy[i] * (s + 1.702f * x[i] * s * (1.0f - s));
+        float t = __fmul_rn(__fmul_rn(__fmul_rn(1.702f, x[i]), s), 1.0f - s);
+        float g = __fmul_rn(dy[i], __fadd_rn(s, t));
         dx[i] = acc ? dx[i] + g : g;
     }
 }
@@ -114,10 +118,10 @@ extern "C" void cuda_op_scale(float *y, float alpha, size_t n) {
 static __global__ void sgd_kernel(float *p, float *buf, const float *grad, size_t n, float lr,
                                   float momentum, float wd, int first) {
     CU_GRID_STRIDE(i, n) {
-        float g = grad[i] + wd * p[i];
-        float b = first ? g : momentum * buf[i] + g;
+        float g = __fadd_rn(grad[i], __fmul_rn(wd, p[i]));
+        float b = first ? g : __fadd_rn(__fmul_rn(momentum, buf[i]), g);
         buf[i] = b;
-        p[i] = p[i] - lr * b;
+        p[i] = __fsub_rn(p[i], __fmul_rn(lr, b));
     }
 }
 
@@ -126,12 +130,12 @@ static __global__ void adamw_kernel(float *p, float *m, float *v, const float *g
                                     float bc2_sqrt) {
     CU_GRID_STRIDE(i, n) {
         float g = grad[i], x = p[i] * decay;
-        float mi = beta1 * m[i] + (1.0f - beta1) * g;
-        float vi = beta2 * v[i] + (1.0f - beta2) * g * g;
+        float mi = __fadd_rn(__fmul_rn(beta1, m[i]), __fmul_rn(1.0f - beta1, g));
+        float vi = __fadd_rn(__fmul_rn(beta2, v[i]), __fmul_rn(__fmul_rn(1.0f - beta2, g), g));
         m[i] = mi;
         v[i] = vi;
-        float denom = sqrtf(vi) / bc2_sqrt + eps;
-        p[i] = x - step * (mi / denom);
+        float denom = __fadd_rn(__fdiv_rn(__fsqrt_rn(vi), bc2_sqrt), eps);
+        p[i] = __fsub_rn(x, __fmul_rn(step, __fdiv_rn(mi, denom)));
     }
 }
 

@@ -4,7 +4,11 @@
  * of rows in double, then the chunks in order). Same semantics as cpu_layernorm.c. */
 #include "kernels/cuda/cuda_common.cuh"
 
-enum { LN_THREADS = 256, LN_CHUNK = 256 };
+enum { LN_THREADS = 256, LN_CHUNK = 256, LN_MAX_GRID_Y = 65535 };
+
+/* The per-element formulas are rounded step by step as in the CPU backend (ISO C: no
+ * contraction): the _rn intrinsics keep nvcc from fusing a product and a sum into an FMA, so the
+ * same row statistics give the same outputs bit for bit. */
 
 static __global__ void layernorm_kernel(float *y, float *mean, float *rstd, const float *x,
                                         const float *gamma, const float *beta, int d, float eps) {
@@ -24,8 +28,10 @@ static __global__ void layernorm_kernel(float *y, float *mean, float *rstd, cons
         if (mean) mean[r] = m;
         if (rstd) rstd[r] = rs;
     }
-    for (int j = threadIdx.x; j < d; j += blockDim.x)
-        yr[j] = (xr[j] - m) * rs * (gamma ? gamma[j] : 1.0f) + (beta ? beta[j] : 0.0f);
+    for (int j = threadIdx.x; j < d; j += blockDim.x) {
+        float t = __fmul_rn(__fmul_rn(xr[j] - m, rs), gamma ? gamma[j] : 1.0f);
+        yr[j] = __fadd_rn(t, beta ? beta[j] : 0.0f);
+    }
 }
 
 extern "C" void cuda_op_layernorm(float *y, float *mean, float *rstd, const float *x,
@@ -60,27 +66,31 @@ static __global__ void layernorm_dx_kernel(float *dx, const float *dy, const flo
     for (int j = threadIdx.x; j < d; j += blockDim.x) {
         float g = dyr[j] * (gamma ? gamma[j] : 1.0f);
         float xh = (xr[j] - mu) * rs;
-        float v = rs * (g - mg - xh * mgx);
+        float v = __fmul_rn(rs, __fsub_rn(g - mg, __fmul_rn(xh, mgx)));
         dxr[j] = acc ? dxr[j] + v : v;
     }
 }
 
-/* part[c][0][j] = Σ dy⊙x̂, part[c][1][j] = Σ dy over the rows of chunk c = blockIdx.y */
+/* part[c][0][j] = Σ dy⊙x̂, part[c][1][j] = Σ dy over the rows of chunk c (chunks blockIdx.y,
+ * blockIdx.y + gridDim.y, ...: any number of rows) */
 static __global__ void layernorm_param_partials_kernel(double *part, const float *dy,
                                                        const float *x, const float *mean,
-                                                       const float *rstd, int n, int d) {
+                                                       const float *rstd, int n, int d,
+                                                       int chunks) {
     int j = blockIdx.x * blockDim.x + threadIdx.x;
     if (j >= d) return;
-    int r0 = blockIdx.y * LN_CHUNK, r1 = min(n, r0 + LN_CHUNK);
-    double sg = 0.0, sb = 0.0;
-    for (int r = r0; r < r1; r++) {
-        float g = dy[(size_t)r * d + j];
-        sg += (double)g * ((x[(size_t)r * d + j] - mean[r]) * rstd[r]);
-        sb += g;
+    for (int c = blockIdx.y; c < chunks; c += gridDim.y) {
+        int r0 = c * LN_CHUNK, r1 = min(n, r0 + LN_CHUNK);
+        double sg = 0.0, sb = 0.0;
+        for (int r = r0; r < r1; r++) {
+            float g = dy[(size_t)r * d + j];
+            sg += (double)g * ((x[(size_t)r * d + j] - mean[r]) * rstd[r]);
+            sb += g;
+        }
+        double *pc = part + (size_t)c * 2 * d;
+        pc[j] = sg;
+        pc[d + j] = sb;
     }
-    double *pc = part + (size_t)blockIdx.y * 2 * d;
-    pc[j] = sg;
-    pc[d + j] = sb;
 }
 
 static __global__ void layernorm_param_finish_kernel(float *dgamma, float *dbeta,
@@ -112,13 +122,11 @@ extern "C" void cuda_op_layernorm_backward(float *dx, float *dgamma, float *dbet
     }
     if (dgamma || dbeta) {
         int chunks = (n + LN_CHUNK - 1) / LN_CHUNK;
-        if (chunks > 65535)
-            cg_fatal("op_layernorm_backward: n=%d rows exceed the grid (at most %d)", n,
-                     65535 * LN_CHUNK);
         double *part = (double *)cu_scratch_alloc((size_t)chunks * 2 * d * sizeof(double));
-        dim3 grid((unsigned)((d + CU_THREADS - 1) / CU_THREADS), (unsigned)chunks);
+        dim3 grid((unsigned)((d + CU_THREADS - 1) / CU_THREADS),
+                  (unsigned)(chunks < LN_MAX_GRID_Y ? chunks : LN_MAX_GRID_Y));
         layernorm_param_partials_kernel<<<grid, CU_THREADS, 0, cu_stream()>>>(part, dy, x, mean,
-                                                                             rstd, n, d);
+                                                                             rstd, n, d, chunks);
         CUDA_CHECK_LAUNCH();
         layernorm_param_finish_kernel<<<cu_blocks((size_t)d), CU_THREADS, 0, cu_stream()>>>(
             dgamma, dbeta, part, chunks, d);

@@ -13,6 +13,10 @@ static __global__ void cross_entropy_kernel(double *row_loss, float *dlogits,
                                             double gscale) {
     const size_t i = blockIdx.x;
     const float *l = logits + i * C;
+    /* read before the reductions' barriers: with dlogits == logits (in place) the gradient
+     * loop below overwrites the row */
+    const int label = labels[i];
+    const float l_label = l[label];
     float mx = -INFINITY;
     for (int c = threadIdx.x; c < C; c += blockDim.x) mx = fmaxf(mx, l[c]);
     mx = cu_block_max(mx);
@@ -20,8 +24,7 @@ static __global__ void cross_entropy_kernel(double *row_loss, float *dlogits,
     for (int c = threadIdx.x; c < C; c += blockDim.x) s += exp((double)l[c] - mx);
     s = cu_block_sum(s);
     double lse = mx + log(s);
-    const int label = labels[i];
-    if (threadIdx.x == 0) row_loss[i] = lse - l[label];
+    if (threadIdx.x == 0) row_loss[i] = lse - l_label;
     if (dlogits) {
         float *g = dlogits + i * C;
         for (int c = threadIdx.x; c < C; c += blockDim.x) {
@@ -79,7 +82,9 @@ extern "C" void cuda_op_l2norm(float *y, float *norms, const float *x, int n, in
     CUDA_CHECK_LAUNCH();
 }
 
-/* dx (+)= (dy − y·(y·dy))/‖x‖ */
+/* dx (+)= (dy − y·(y·dy))/‖x‖, rounded step by step as the CPU backend (built as ISO C, which
+ * contracts nothing): the _rn intrinsics keep nvcc from fusing them into FMAs, whose different
+ * rounding is amplified where dy − y·(y·dy) cancels */
 static __global__ void l2norm_backward_kernel(float *dx, const float *dy, const float *y,
                                               const float *norms, int d, int acc) {
     const size_t r = blockIdx.x;
@@ -90,7 +95,7 @@ static __global__ void l2norm_backward_kernel(float *dx, const float *dy, const 
     s = cu_block_sum(s);
     float yd = (float)s, inv = 1.0f / norms[r];
     for (int j = threadIdx.x; j < d; j += blockDim.x) {
-        float v = (gr[j] - yr[j] * yd) * inv;
+        float v = __fmul_rn(__fsub_rn(gr[j], __fmul_rn(yr[j], yd)), inv);
         dr[j] = acc ? dr[j] + v : v;
     }
 }
