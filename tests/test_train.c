@@ -179,6 +179,47 @@ static void test_resume(MethodKind k) {
     run_data_free(&rd);
 }
 
+/* A run at bf16 products: it learns as in fp32 but its numbers differ from the fp32 run; the
+ * setting is restored afterwards; an unknown precision fails the run with the reason. */
+static void test_precision(MethodKind k) {
+    RunData rd;
+    if (run_prepare(&rd, "base2new", "caltech101", root, 8, 1) != 0) {
+        CHECK(0, "run_prepare: %s", cg_error());
+        return;
+    }
+    MethodConfig mc = config(k, "base2new");
+    mc.epochs = 10;
+    TrainResult r32, r16;
+    TrainJob job = job_of(&mc, &rd, NULL);
+    int st32 = train_run(&job, &r32);
+    snprintf(job.mc.precision, sizeof job.mc.precision, "bf16");
+    int st16 = train_run(&job, &r16);
+    CHECK(st32 == TRAIN_DONE && st16 == TRAIN_DONE, "%s: status fp32 %d, bf16 %d (%s)",
+          method_name(k), st32, st16, r16.error);
+    CHECK(!strcmp(k_matmul_precision(), "fp32"), "after a bf16 run the products are in %s",
+          k_matmul_precision());
+    if (st32 == TRAIN_DONE && st16 == TRAIN_DONE) {
+        int E = r16.epochs;
+        double chance = 100.0 / r16.evals[0].n_classes;
+        printf("  %-7s bf16: loss %.4f -> %.4f (fp32 %.4f -> %.4f), %s %.1f%% (fp32 %.1f%%)\n",
+               method_name(k), r16.loss_curve[0], r16.loss_curve[E - 1], r32.loss_curve[0],
+               r32.loss_curve[E - 1], r16.evals[0].label, r16.evals[0].accuracy,
+               r32.evals[0].accuracy);
+        CHECK(r16.loss_curve[E - 1] < r16.loss_curve[0] && r16.evals[0].accuracy > chance,
+              "%s bf16: does not learn", method_name(k));
+        double d = fabs(r16.loss_curve[0] - r32.loss_curve[0]) / fabs(r32.loss_curve[0]);
+        CHECK(d > 1e-5 && d < 0.05, "%s: the bf16 first-epoch loss differs from fp32 by %.3g",
+              method_name(k), d);
+    }
+    train_result_free(&r32), train_result_free(&r16);
+    snprintf(job.mc.precision, sizeof job.mc.precision, "fp8");
+    int bad = train_run(&job, &r16);
+    CHECK(bad == TRAIN_FAILED && strstr(r16.error, "fp8"), "precision fp8: status %d (%s)", bad,
+          r16.error);
+    train_result_free(&r16);
+    run_data_free(&rd);
+}
+
 int main(void) {
     k_init_cpu(2);
     snprintf(root, sizeof root, "/tmp/clipgrid_test_train_%d", (int)getpid());
@@ -207,6 +248,8 @@ int main(void) {
         for (int s = 0; s < 4; s++) test_setting((MethodKind)k, settings[s]);
     test_resume(METHOD_COOP);
     test_resume(METHOD_COCOOP);
+    test_precision(METHOD_COOP);
+    test_precision(METHOD_MMRL);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", root);
