@@ -66,6 +66,26 @@ for fx in coop_other:14 cocoop_other:32; do
   check "$name.h5: exit $rc, $(echo "$out" | tail -n 1) (expected $count passed)" $?
 done
 
+echo "-- 2c'. the same CoOp / CoCoOp runs with reduced-precision products (coop_{bf16,fp16,tf32}.h5,"
+echo "      cocoop_bf16.h5 from tests/reference/precision_ref.py): every dataset within 3 x its"
+echo "      p_noise_rel; computed in bf16 against the fp16 reference, they fail; a bad name is refused"
+cp tests/data/coop_bf16.h5 tests/data/coop_fp16.h5 tests/data/coop_tf32.h5 tests/data/cocoop_bf16.h5 "$tmp/other/"
+for fx in coop_bf16:14 coop_fp16:14 coop_tf32:14 cocoop_bf16:32; do
+  name=${fx%%:*}; count=${fx##*:}
+  golden "$tmp/other/$name.h5"
+  echo "$out" | grep -v " ok$" | sed 's/^/     /'
+  [ "$rc" = 0 ] && echo "$out" | grep -q "^$count passed, 0 failed$" &&
+    echo "$out" | grep -q "products in ${name#*_}: each dataset within 3 x its p_noise_rel"
+  check "$name.h5: exit $rc, $(echo "$out" | tail -n 1) (expected $count passed)" $?
+done
+golden --precision bf16 "$tmp/other/coop_fp16.h5"
+nfail=$(echo "$out" | grep -c "FAIL")
+[ "$rc" = 1 ] && [ "$nfail" -ge 5 ] && echo "$out" | grep -q "step0/image_features .*FAIL"
+check "coop_fp16.h5 computed in bf16: exit $rc, $nfail datasets fail (image features among them)" $?
+golden --precision fp8 "$tmp/other/coop_fp16.h5"
+[ "$rc" = 1 ] && echo "$out" | grep -q "precision 'fp8' must be fp32, tf32, bf16 or fp16"
+check "--precision fp8 refused: exit $rc" $?
+
 echo "-- 2d. tests/data/maple_other.h5 (n_ctx 2 from \"a photo of a\", prompt depth 3, couplings 128->192)"
 echo "      and mmrl_other.h5 (rep_layers [2, 3], 3 tokens, rep_dim 64), the zs_other model, batch 3 / test 2,"
 echo "      large tensors as digests (made by tests/reference/methods_deep_fixture_ref.py): exit 0, 0 failed"

@@ -3,6 +3,8 @@
  *   - the rounding to tf32, bf16 and fp16 is bit-identical to PyTorch's own conversions
  *     (tests/data/precision_round.h5 from tests/reference/precision_ref.py: edge cases, ties,
  *     subnormals, overflow, NaN/inf, random values over many exponents);
+ *   - one product and its backward products at each precision equal PyTorch's (the same file,
+ *     /matmul), ~1000 times closer than the fp32 products;
  *   - op_matmul (both layouts, bias, '=' and '+='), op_matmul_backward and op_dense_backward at
  *     each precision equal a double-precision product of the operands rounded by that rule
  *     (within fp32 summation), and differ from the fp32 products by about the type's unit;
@@ -29,6 +31,18 @@ static uint32_t bits(float x) {
 /* both NaN, or the same bits (so −0 ≠ +0) */
 static int same(float a, float b) {
     return (isnan(a) && isnan(b)) || bits(a) == bits(b);
+}
+
+static float *dev(const float *h, size_t n) {
+    float *d = k_alloc(n);
+    k_upload(d, h, n);
+    return d;
+}
+
+static float *host(const float *d, size_t n) {
+    float *h = cg_malloc(n * sizeof(float));
+    k_download(h, d, n);
+    return h;
 }
 
 static void test_rounding_table(const char *path) {
@@ -82,6 +96,72 @@ static void test_rounding_cases(void) {
     CHECK(isinf(k_round_tf32(INFINITY)) && k_round_bf16(-INFINITY) == -INFINITY, "inf stays");
 }
 
+/* max over rows of max|got − ref| / max|ref| within the row */
+static double rowwise_err(const float *got, const float *ref, int rows, int cols) {
+    double worst = 0;
+    for (int r = 0; r < rows; r++) {
+        double md = 0, mr = 1e-38;
+        for (int c = 0; c < cols; c++) {
+            size_t i = (size_t)r * cols + c;
+            double d = fabs((double)got[i] - ref[i]);
+            if (!(d <= md)) md = d;
+            mr = fmax(mr, fabs((double)ref[i]));
+        }
+        worst = fmax(worst, md / mr);
+    }
+    return worst;
+}
+
+/* One product and its two backward products per precision, computed by PyTorch from the
+ * rounded operands (float64 sums) with rows from 2^-16 to 2^12 (fp16 subnormals included):
+ * within fp32 summation of them, while the plain fp32 product is ~1000 times further. */
+static void test_torch_products(const char *path) {
+    printf("products against PyTorch (%s /matmul)\n", path);
+    hid_t f = h5r_open(path);
+    CHECK(f >= 0, "%s: %s", path, cg_error());
+    if (f < 0) return;
+    H5Shape sx, sw, sdy;
+    float *hx = h5r_read_f32(f, "/matmul/x", &sx), *hw = h5r_read_f32(f, "/matmul/w", &sw);
+    float *hdy = h5r_read_f32(f, "/matmul/dy", &sdy);
+    CHECK(hx && hw && hdy && sx.ndim == 2 && sw.ndim == 2 && sx.dims[1] == sw.dims[1],
+          "%s: /matmul/x, w, dy", path);
+    if (!hx || !hw || !hdy) return;
+    int n = (int)sx.dims[0], k = (int)sx.dims[1], m = (int)sw.dims[0];
+    float *x = dev(hx, sx.n), *w = dev(hw, sw.n), *dy = dev(hdy, sdy.n);
+    float *y = k_alloc((size_t)n * m), *dx = k_alloc((size_t)n * k), *dw = k_alloc((size_t)m * k);
+    for (int p = 0; p < 4; p++) {
+        k_set_matmul_precision(NAMES[p]);
+        op_matmul(y, x, w, NULL, n, k, m, K_W_OUT_IN, 0);
+        op_matmul_backward(dx, dy, w, n, k, m, K_W_OUT_IN, 0);
+        k_zero(dw, (size_t)m * k);
+        op_dense_backward(NULL, dw, NULL, dy, x, w, n, k, m, 0);
+        const struct { const char *name; float *d; int rows, cols; } outs[] = {
+            {"y", y, n, m}, {"dx", dx, n, k}, {"dw", dw, m, k}};
+        for (int o = 0; o < 3; o++) {
+            char ds[64];
+            snprintf(ds, sizeof ds, "/matmul/%s/%s", NAMES[p], outs[o].name);
+            H5Shape sr;
+            float *ref = h5r_read_f32(f, ds, &sr);
+            double far = 0;
+            h5r_attr_double(f, ds, "fp32_rel_diff_rowwise", &far);
+            size_t cnt = (size_t)outs[o].rows * outs[o].cols;
+            CHECK(ref && sr.n == cnt, "%s: missing or of another size", ds);
+            if (!ref || sr.n != cnt) continue;
+            float *got = host(outs[o].d, cnt);
+            double e = rowwise_err(got, ref, outs[o].rows, outs[o].cols);
+            printf("  %-22s row-wise rel err %.2e   (plain fp32 is %.2e away)\n", ds, e, far);
+            CHECK(e <= 2e-6, "%s: row-wise error %.3g", ds, e);
+            if (p != K_PREC_FP32)
+                CHECK(far >= 200 * e, "%s: fp32 is only %.3g away (ours %.3g)", ds, far, e);
+            free(got), free(ref);
+        }
+    }
+    k_set_matmul_precision("fp32");
+    free(hx), free(hw), free(hdy);
+    k_free(x), k_free(w), k_free(dy), k_free(y), k_free(dx), k_free(dw);
+    h5r_close(f);
+}
+
 static void test_setting(void) {
     printf("the setting\n");
     for (int p = 0; p < 4; p++)
@@ -104,18 +184,6 @@ static float *host_rand(size_t n, uint64_t *s, float scale) {
         a[i] = scale * ((float)((*s >> 40) & 0xffffff) / 16777216.0f * 2.0f - 1.0f);
     }
     return a;
-}
-
-static float *dev(const float *h, size_t n) {
-    float *d = k_alloc(n);
-    k_upload(d, h, n);
-    return d;
-}
-
-static float *host(const float *d, size_t n) {
-    float *h = cg_malloc(n * sizeof(float));
-    k_download(h, d, n);
-    return h;
 }
 
 /* C[M,N] (+)= Σ_k A(i,k)·B(k,j) in double over rounded operands; A(i,k) = a[i*sai + k*sak] */
@@ -237,6 +305,7 @@ int main(int argc, char **argv) {
     test_rounding_cases();
     test_rounding_table(table);
     test_setting();
+    test_torch_products(table);
     test_products(1, 1, 1);
     test_products(37, 300, 29);   /* one sgemm */
     test_products(130, 257, 61);  /* split over the threads */

@@ -205,6 +205,20 @@ def make_weights():
 
 
 # ----------------------------------------------------------------------------------------------------------------
+# Products with weights go through matmul(): with MATMUL = None it is the plain `a @ b` (what every committed
+# file was made with, byte for byte). precision_ref.py sets MATMUL to a function f(a, b) = a @ b computed another
+# way (both operands rounded to bf16/fp16/tf32). It covers every Linear of the blocks, the patch embedding, the
+# two projections, and (methods_fixture_ref.py) the meta-net and the logits; attention's q·kᵀ and probs·v never
+# use it.
+MATMUL = None
+
+
+def matmul(a, b):
+    """a [..., k] @ b [k, m]"""
+    return a @ b if MATMUL is None else MATMUL(a, b)
+
+
+# ----------------------------------------------------------------------------------------------------------------
 # model (clip.md sections 2, 3, 5), written with plain torch ops
 def layer_norm(x, p, prefix):
     return F.layer_norm(x, (x.shape[-1],), p[prefix + "weight"], p[prefix + "bias"], LN_EPS)
@@ -214,7 +228,7 @@ def resblock(x, p, prefix, heads, causal):
     """Pre-LN residual block; x [B, n, d]."""
     B, n, d = x.shape
     a = layer_norm(x, p, prefix + "ln_1.")
-    qkv = a @ p[prefix + "attn.in_proj_weight"].t() + p[prefix + "attn.in_proj_bias"]
+    qkv = matmul(a, p[prefix + "attn.in_proj_weight"].t()) + p[prefix + "attn.in_proj_bias"]
     q, k, v = qkv.split(d, dim=-1)
     q = q.reshape(B, n, heads, HEAD_DIM).transpose(1, 2)     # [B, h, n, 64]
     k = k.reshape(B, n, heads, HEAD_DIM).transpose(1, 2)
@@ -225,19 +239,24 @@ def resblock(x, p, prefix, heads, causal):
         s = s + mask
     pr = torch.softmax(s, dim=-1)
     o = (pr @ v).transpose(1, 2).reshape(B, n, d)
-    x = x + o @ p[prefix + "attn.out_proj.weight"].t() + p[prefix + "attn.out_proj.bias"]
+    x = x + matmul(o, p[prefix + "attn.out_proj.weight"].t()) + p[prefix + "attn.out_proj.bias"]
     m = layer_norm(x, p, prefix + "ln_2.")
-    u = m @ p[prefix + "mlp.c_fc.weight"].t() + p[prefix + "mlp.c_fc.bias"]
+    u = matmul(m, p[prefix + "mlp.c_fc.weight"].t()) + p[prefix + "mlp.c_fc.bias"]
     g = u * torch.sigmoid(1.702 * u)                          # QuickGELU
-    x = x + g @ p[prefix + "mlp.c_proj.weight"].t() + p[prefix + "mlp.c_proj.bias"]
+    x = x + matmul(g, p[prefix + "mlp.c_proj.weight"].t()) + p[prefix + "mlp.c_proj.bias"]
     return x
 
 
 def vision_z0(p, image):
     """Z0 = [class; patches] + positional, [B, 197, W] (clip.md section 2 steps 1-2)."""
     B = image.shape[0]
-    pt = F.conv2d(image, p["visual.conv1.weight"], stride=PATCH)          # [B, W, 14, 14], no bias
-    pt = pt.reshape(B, W, GRID * GRID).transpose(1, 2)                     # token 1 + r*14 + c
+    if MATMUL is None:
+        pt = F.conv2d(image, p["visual.conv1.weight"], stride=PATCH)      # [B, W, 14, 14], no bias
+        pt = pt.reshape(B, W, GRID * GRID).transpose(1, 2)                 # token 1 + r*14 + c
+    else:   # the conv as one product: patch rows (channel, row, column order) times the flattened weight
+        cols = image.reshape(B, 3, GRID, PATCH, GRID, PATCH).permute(0, 2, 4, 1, 3, 5)
+        cols = cols.reshape(B, GRID * GRID, 3 * PATCH * PATCH)
+        pt = matmul(cols, p["visual.conv1.weight"].reshape(W, -1).t())    # [B, 196, W]
     cls = p["visual.class_embedding"].reshape(1, 1, W).expand(B, 1, W)
     return torch.cat([cls, pt], dim=1) + p["visual.positional_embedding"]
 
@@ -258,7 +277,7 @@ def vision_tower(p, z0, plan=None, record=None):
         if record is not None:
             record.append(x.detach().clone())
     pooled = layer_norm(x[:, 0], p, "visual.ln_post.")
-    return pooled @ p["visual.proj"], pooled
+    return matmul(pooled, p["visual.proj"]), pooled
 
 
 def text_tower(p, emb, eot, plan=None, record=None):
@@ -279,7 +298,7 @@ def text_tower(p, emb, eot, plan=None, record=None):
     fin = layer_norm(x, p, "ln_final.")                    # every row
     k = eot + (2 if plan is not None else 0)
     pooled = fin[torch.arange(B), k]
-    return pooled @ p["text_projection"], pooled
+    return matmul(pooled, p["text_projection"]), pooled
 
 
 # ----------------------------------------------------------------------------------------------------------------

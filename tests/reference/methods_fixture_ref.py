@@ -17,6 +17,9 @@ so that `clipgrid golden` and the two methods are shown to work beyond them:
   * training batch 3 and test batch 5 of 48x48 images (NumPy RandomState), three SGD steps (momentum 0.9,
     weight decay 5e-4, Dassl's optimizer = torch.optim.SGD) on the same batch, then the evaluation logits.
 
+The products with weights (and the logits product) go through clip_b16_ref.matmul, plain `a @ b` unless a caller
+sets clip_b16_ref.MATMUL (precision_ref.py does, for its reduced-precision fixtures).
+
 Everything is plain torch in float32 on one thread (the text tower over all 77 rows with the causal mask), and
 again in float64 from the same float32 values: each float dataset has the attributes fp64_rel_err
 (max|x32 - x64| / max|x64|) and fp64_max_abs_err. The initial values come from NumPy RandomState(INIT_SEED).
@@ -90,7 +93,7 @@ def coop_forward(p, emb, ctx, name_lens, eot, img_raw):
     txt_raw, _ = ref.text_tower(p, coop_prompts(emb, ctx, name_lens), torch.from_numpy(eot))
     img = img_raw / img_raw.norm(dim=-1, keepdim=True)
     txt = txt_raw / txt_raw.norm(dim=-1, keepdim=True)
-    return p["logit_scale"].exp() * img @ txt.t(), img, txt, txt_raw
+    return ref.matmul(p["logit_scale"].exp() * img, txt.t()), img, txt, txt_raw   # (scale·img) @ txtᵀ
 
 
 def run_coop(w, ids, eot, name_lens, init, images, labels, test_images, dtype):
@@ -131,8 +134,8 @@ def cocoop_forward(p, emb, q, eot, img_raw):
     output, raw and normalised text features [B, C, E]"""
     M = q["prompt_learner.ctx"].shape[0]
     img = img_raw / img_raw.norm(dim=-1, keepdim=True)
-    hid = F.relu(img @ q[META[0]].t() + q[META[1]])
-    pi = hid @ q[META[2]].t() + q[META[3]]
+    hid = F.relu(ref.matmul(img, q[META[0]].t()) + q[META[1]])
+    pi = ref.matmul(hid, q[META[2]].t()) + q[META[3]]
     ctx_shifted = q["prompt_learner.ctx"].unsqueeze(0) + pi.unsqueeze(1)           # [B, M, D]
     C = emb.shape[0]
     logits, raws, norms = [], [], []
@@ -140,7 +143,7 @@ def cocoop_forward(p, emb, q, eot, img_raw):
         prompts = torch.cat([emb[:, :1], ctx_i.unsqueeze(0).expand(C, -1, -1), emb[:, 1 + M:]], dim=1)
         t_raw, _ = ref.text_tower(p, prompts, torch.from_numpy(eot))
         t = t_raw / t_raw.norm(dim=-1, keepdim=True)
-        logits.append(p["logit_scale"].exp() * imf_i @ t.t())
+        logits.append(ref.matmul(p["logit_scale"].exp() * imf_i, t.t()))
         raws.append(t_raw)
         norms.append(t)
     return torch.stack(logits), img, pi, torch.stack(raws), torch.stack(norms)
