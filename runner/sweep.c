@@ -20,7 +20,7 @@ const char *const SWEEP_SETTINGS[] = {"base2new", "fewshot", "cross_dataset",
 
 static const char *const TOP_KEYS[] = {
     "name", "model", "data", "output", "setting", "shots", "seeds", "datasets", "methods",
-    "overrides", "ranks", "threads", "loader_threads", "sweep_seed", NULL};
+    "overrides", "ranks", "threads", "loader_threads", "sweep_seed", "precision", NULL};
 
 static const char *method_names_(char *buf, size_t len) {
     buf[0] = 0;
@@ -291,8 +291,12 @@ static int top_key_(SweepDoc *d, yaml_node_t *k, yaml_node_t *v, Sweep *s) {
     if (!strcmp(key, "loader_threads"))
         return yint(d, v, "loader_threads", 1, 256, &s->loader_threads);
     if (!strcmp(key, "sweep_seed")) return yu64(d, v, "sweep_seed", &s->sweep_seed);
+    if (!strcmp(key, "precision"))
+        return ystring(d, v, "precision", s->precision, sizeof s->precision) ||
+               sweep_key_one_of(d, v, "precision", s->precision) ? -1 : 0;
     return yerr(d, k, "unknown key '%s'%s; known keys: name, model, data, output, setting, shots, "
-                "seeds, datasets, methods, overrides, ranks, threads, loader_threads, sweep_seed",
+                "seeds, datasets, methods, overrides, ranks, threads, loader_threads, sweep_seed, "
+                "precision",
                 key, ysuggest(key, TOP_KEYS, b, sizeof b));
 }
 

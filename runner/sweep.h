@@ -19,9 +19,11 @@
  *   threads: 0          CPU threads per rank (0: the node's cores split among its local ranks)
  *   loader_threads: 2   image decoding threads per rank
  *   sweep_seed: 0       mixed into every run's random streams (0: the run seed alone)
+ *   precision: fp32     the products of every method (fp32 | tf32 | bf16 | fp16); a method,
+ *                       variant or override may set its own (method key `precision`)
  *
- * A cell's configuration: method_config_defaults(method, setting, dataset), then the method's
- * keys, then every matching override in file order. */
+ * A cell's configuration: method_config_defaults(method, setting, dataset), the sweep's
+ * precision, then the method's keys, then every matching override in file order. */
 #ifndef CLIPGRID_RUNNER_SWEEP_H
 #define CLIPGRID_RUNNER_SWEEP_H
 
@@ -89,6 +91,7 @@ typedef struct {
     SweepOverride *overrides;
     int ranks, threads, loader_threads;
     uint64_t sweep_seed;
+    char precision[8];       /* "": not given (the methods' default, fp32) */
     int n_cells;
     SweepCell *cells;
 } Sweep;

@@ -43,7 +43,7 @@ static const char *known_keys_(unsigned mask, char *buf, size_t len) {
     return buf;
 }
 
-static int one_of_(SweepDoc *d, yaml_node_t *v, const char *key, const char *s) {
+int sweep_key_one_of(SweepDoc *d, yaml_node_t *v, const char *key, const char *s) {
     static const struct { const char *key, *values[5]; } ENUMS[] = {
         {"optim", {"sgd", "adamw", NULL}},
         {"class_token_position", {"end", "middle", "front", NULL}},
@@ -88,7 +88,7 @@ static int read_value_(SweepDoc *d, yaml_node_t *v, const MethodKey *mk, MethodC
     case KEY_BOOL: return ybool(d, v, mk->key, (int *)field);
     case KEY_STRING:
         if (ystring(d, v, mk->key, field, mk->size)) return -1;
-        return one_of_(d, v, mk->key, field);
+        return sweep_key_one_of(d, v, mk->key, field);
     case KEY_INT_LIST: return read_list_(d, v, mk, field);
     }
     return yerr(d, v, "%s: key of unknown type", mk->key);

@@ -56,6 +56,10 @@ int yitems(SweepDoc *d, yaml_node_t *n, const char *what, int max, yaml_node_t *
 /* "did you mean 'x'?" suggestion among names (NULL-terminated) within edit distance 2, or "" */
 const char *ysuggest(const char *word, const char *const *names, char *buf, size_t len);
 
+/* a string method key's value is one of its allowed values (optim, class_token_position,
+ * precision; any value for the other keys); −1 with the choices otherwise */
+int sweep_key_one_of(SweepDoc *d, yaml_node_t *v, const char *key, const char *s);
+
 /* a block of method keys (and ranks) for the methods of `mask`: unknown keys, keys of other
  * methods, wrong types and values out of range are errors at their position */
 int sweep_keys_read(SweepDoc *d, yaml_node_t *map, const char *what, unsigned mask,

@@ -99,11 +99,21 @@ datasets: [eurosat, imagenet]
 methods:
   zsclip: {}
   coop: {n_ctx: 4, epochs: 2}
-  coop@ctx8: {n_ctx: 8}
+  coop@ctx8: {n_ctx: 8, precision: fp32}
 overrides:
   - when: {dataset: imagenet}
     set: {ranks: 2}
+  - when: {dataset: imagenet, method: zsclip}
+    set: {precision: fp16}
+precision: bf16
 YAML
+# the products' precision: the sweep's for every method, a variant's own, an override's
+prec() { "$CLIPGRID" plan "$tmp/good.yaml" --config "$1" | tr -d ' \n' | grep -o '"precision":"[a-z0-9]*"'; }
+[ "$(prec base2new/coop/eurosat/shots1/seed1)" = '"precision":"bf16"' ] &&
+  [ "$(prec base2new/coop@ctx8/eurosat/shots1/seed1)" = '"precision":"fp32"' ] &&
+  [ "$(prec base2new/zsclip/imagenet/shots1/seed1)" = '"precision":"fp16"' ] &&
+  [ "$(prec base2new/zsclip/eurosat/shots1/seed1)" = '"precision":"bf16"' ]
+check "precision: sweep bf16, variant fp32, override fp16" $?
 out=$("$CLIPGRID" plan "$tmp/good.yaml" --ranks 3 -o "$tmp/out"); rc=$?
 [ "$rc" = 0 ]; check "good sweep: exit 0" $?
 nruns=$(echo "$out" | grep -c "shots")
