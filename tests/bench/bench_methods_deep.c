@@ -1,6 +1,6 @@
 /* tests/bench/bench_methods_deep.c — one training step (forward, loss, backward, optimiser
  * step) of MaPLe, MuDPT and MMRL with ViT-B/16 dimensions (random weights, core/clip_random.h)
- * at the published batch size 4 with 50 classes (Caltech101's first 50 class names, the
+ * at the published batch size 4 (BENCH_BATCH_DEEP overrides) with 50 classes (Caltech101's first 50 class names, the
  * published defaults of each method: MaPLe depth 9, MuDPT depth 9, MMRL layers 6–12 with
  * AdamW), in ms, next to the same step computed the way the official code computes it in
  * PyTorch (tests/reference/methods_deep_bench_ref.py, run from here so both figures come from
@@ -8,24 +8,17 @@
  * Both sides report wall-clock ms and process CPU ms (all threads) of their fastest step. Run it
  * on an otherwise idle machine: other jobs on the same cores slow both sides unevenly (spinning
  * OpenMP threads), and OMP_WAIT_POLICY=passive serialises the CPU backend's thread pool.
- * Not a test: it asserts nothing about speed.
+ * Backend ($CLIPGRID_BACKEND), precision ($CLIPGRID_PRECISION), the reference's Python and its
+ * --device/--half: tests/bench/bench_methods.h. Not a test: it asserts nothing about speed.
  *   bench_methods_deep [threads (0 = all)] [reps (2)] [--no-ref] [--methods maple,mudpt,mmrl] */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-#include "core/clip_random.h"
-#include "core/clip_weights.h"
-#include "core/method.h"
-#include "core/optim.h"
-#include "core/tokenizer.h"
-#include "core/util.h"
 #include "core/zeroshot.h"
+#include "tests/bench/bench_methods.h"
 
 #define N_CLASSES 50
-#define BATCH 4
+#define MAX_BATCH 64
 #define VOCAB_PATH "data/clip/bpe_simple_vocab_16e6.txt.gz"
+
+static int BATCH = 4;
 
 static const char *const NAMES[N_CLASSES] = {
     "face", "leopard", "motorbike", "accordion", "airplane", "anchor", "ant", "barrel", "bass",
@@ -35,12 +28,6 @@ static const char *const NAMES[N_CLASSES] = {
     "dollar_bill", "dolphin", "dragonfly", "electric_guitar", "elephant", "emu", "euphonium",
     "ewer", "ferry", "flamingo", "flamingo_head", "garfield", "gerenuk", "gramophone",
     "grand_piano", "hawksbill", "headphone", "hedgehog", "helicopter"};
-
-static double cpu_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 /* ms of the fastest of `reps` steps after one warm-up step; *cpu_ms its process CPU time */
 static double bench_method(const ClipModel *clip, const Tokenizer *tok, MethodKind kind,
@@ -55,13 +42,15 @@ static double bench_method(const ClipModel *clip, const Tokenizer *tok, MethodKi
     Optimizer o;
     if (optim_init(&o, &env.cfg, m->params.n)) cg_fatal("%s", cg_error());
     double best = 1e30, best_cpu = 1e30;
+    bench_sync(images);
     for (int r = 0; r < reps + 1; r++) {
-        double t = cg_now(), c = cpu_now();
+        double t = cg_now(), c = bench_cpu_now();
         k_zero(m->params.grad, m->params.n);
         m->ops->forward_backward(m, images, labels, BATCH, BATCH);
         optim_step(&o, m->params.data, m->params.grad, env.cfg.lr);
         m->params_version++;
-        t = cg_now() - t, c = cpu_now() - c;
+        bench_sync(m->params.data);
+        t = cg_now() - t, c = bench_cpu_now() - c;
         if (r > 0 && t < best) best = t;
         if (r > 0 && c < best_cpu) best_cpu = c;
     }
@@ -82,9 +71,9 @@ static void run_reference(int threads, int reps, const char *methods, const Toke
     if (prompts_build(&p, tok, "a photo of a {}.", NAMES, N_CLASSES)) cg_fatal("%s", cg_error());
     char cmd[2048];
     int len = snprintf(cmd, sizeof cmd,
-                       "/usr/bin/python3 tests/reference/methods_deep_bench_ref.py --threads %d "
-                       "--reps %d --classes %d --batch %d --methods %s --eot ",
-                       threads, reps, N_CLASSES, BATCH, methods);
+                       "%s tests/reference/methods_deep_bench_ref.py --threads %d --reps %d "
+                       "--classes %d --batch %d --methods %s %s --eot ", bench_python(),
+                       threads, reps, N_CLASSES, BATCH, methods, bench_ref_options());
     for (int c = 0; c < N_CLASSES; c++)
         len += snprintf(cmd + len, sizeof cmd - len, "%s%d", c ? "," : "", p.eot[c]);
     prompts_free(&p);
@@ -113,7 +102,9 @@ int main(int argc, char **argv) {
         if (!strcmp(argv[i], "--no-ref")) with_ref = 0;
         if (!strcmp(argv[i], "--methods") && i + 1 < argc) methods = argv[++i];
     }
-    k_init_cpu(threads);
+    BATCH = bench_batch("BENCH_BATCH_DEEP", 4);
+    if (BATCH > MAX_BATCH) cg_fatal("BENCH_BATCH_DEEP %d: at most %d", BATCH, MAX_BATCH);
+    bench_backend_init(threads);
     Tokenizer *tok = tokenizer_load(VOCAB_PATH);
     if (!tok) cg_fatal("%s", cg_error());
     ClipConfig cfg;
@@ -125,7 +116,9 @@ int main(int argc, char **argv) {
     clip_random_fill_host(h, n, "bench.methods.images", 1, 0.0, 1.0);
     k_upload(images, h, n);
     free(h);
-    int labels[BATCH] = {3, 17, 42, 8};
+    int labels[MAX_BATCH];
+    const int first4[4] = {3, 17, 42, 8}; /* then shifted by 4 per further 4 images */
+    for (int i = 0; i < BATCH; i++) labels[i] = (first4[i % 4] + 4 * (i / 4)) % N_CLASSES;
     printf("bench_methods_deep: ViT-B/16 random weights, %d threads, fastest of %d steps\n",
            k_threads(), reps);
     double ms[METHOD_COUNT] = {0}, cpu[METHOD_COUNT] = {0};
@@ -137,7 +130,8 @@ int main(int argc, char **argv) {
     k_free(images);
     clip_model_free(&clip);
     if (with_ref) {
-        printf("--- the official computation in PyTorch, same machine, %d threads\n", k_threads());
+        printf("--- the official computation in PyTorch, same machine, %d threads %s\n", k_threads(),
+               bench_ref_options());
         fflush(stdout);
         run_reference(k_threads(), reps, methods, tok, ref, ref_cpu);
     }

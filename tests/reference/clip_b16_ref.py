@@ -8,8 +8,12 @@ shared/spec/clip.md sections 2, 3, 5 and 6 and does not use any clipgrid C code.
 
 Usage (Debian's python3 only: it has torch 1.13, numpy and h5py):
     /usr/bin/python3 tests/reference/clip_b16_ref.py            # make the data (one BLAS thread, deterministic)
-    /usr/bin/python3 tests/reference/clip_b16_ref.py --bench    # time PyTorch and add the speeds to the file
+    /usr/bin/python3 tests/reference/clip_b16_ref.py --bench    # time PyTorch (print; --save-bench: store)
 Options: --out PATH (default tests/data/clip_b16_ref.h5 next to this script's repository).
+--bench options: --device cpu|cuda (cuda: the same model on the GPU, timings end with torch.cuda.synchronize(),
+fp32 without TF32, plus torch.mm's 8192^3 rate as the reference for MFU), --half (the model in float16, as the
+official runs' clip_model.half(); CUDA only), --batch B (vision batch; default 8 on the CPU, 128 on the GPU).
+They also run with torch 2.x (no h5py needed unless --save-bench).
 
 The file layout is described in tests/reference/README.md.
 """
@@ -27,7 +31,12 @@ if not BENCH:
     for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[v] = "1"
 
-import h5py  # noqa: E402
+try:
+    import h5py  # noqa: E402
+except ImportError:  # only --bench without --save-bench can do without it
+    if not BENCH:
+        raise
+    h5py = None
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
@@ -235,7 +244,7 @@ def resblock(x, p, prefix, heads, causal):
     v = v.reshape(B, n, heads, HEAD_DIM).transpose(1, 2)
     s = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(HEAD_DIM))
     if causal:
-        mask = torch.full((n, n), float("-inf"), dtype=x.dtype).triu(1)   # -inf strictly above the diagonal
+        mask = torch.full((n, n), float("-inf"), dtype=x.dtype, device=x.device).triu(1)  # -inf above the diagonal
         s = s + mask
     pr = torch.softmax(s, dim=-1)
     o = (pr @ v).transpose(1, 2).reshape(B, n, d)
@@ -297,7 +306,7 @@ def text_tower(p, emb, eot, plan=None, record=None):
             record.append(x.detach().clone())
     fin = layer_norm(x, p, "ln_final.")                    # every row
     k = eot + (2 if plan is not None else 0)
-    pooled = fin[torch.arange(B), k]
+    pooled = fin[torch.arange(B, device=fin.device), k]
     return matmul(pooled, p["text_projection"]), pooled
 
 
@@ -557,20 +566,51 @@ def make_data(out_path):
     print("\nwrote %s (%.2f MB) in %.1f s" % (out_path, os.path.getsize(out_path) / 1e6, time.time() - t0))
 
 
-def bench(out_path):
-    """Reference PyTorch speeds (float32, all threads)."""
+def gpu_mm_rate(n, dtype, reps=5):
+    """torch.mm n^3 TFLOP/s on the GPU at dtype, best of reps after a warm-up (the MFU reference)"""
+    a = torch.full((n, n), 0.01, device="cuda", dtype=dtype)
+    b = torch.full((n, n), 0.02, device="cuda", dtype=dtype)
+    torch.mm(a, b)
+    ts = []
+    for _ in range(reps):
+        torch.cuda.synchronize()
+        t = time.perf_counter()
+        torch.mm(a, b)
+        torch.cuda.synchronize()
+        ts.append(time.perf_counter() - t)
+    del a, b
+    return 2.0 * n ** 3 / min(ts) / 1e12
+
+
+def bench(out_path, device="cpu", half=False, batch=0):
+    """Reference PyTorch speeds (float32, all threads; on --device cuda also float16 with --half)."""
     nthreads = os.cpu_count()
     torch.set_num_threads(nthreads)
-    p = {k: torch.from_numpy(v) for k, v in make_weights().items()}
-    img = torch.from_numpy(gen("input.image", (1, 3, RES, RES), 0.0, 1.0)).expand(8, 3, RES, RES).contiguous()
+    gpu = device == "cuda"
+    dtype = torch.float16 if half else torch.float32
+    batch = batch or (128 if gpu else 8)
+    if gpu:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cudnn.benchmark = True
+        print("torch %s, %s, %s" % (torch.__version__, torch.cuda.get_device_name(0), str(dtype)[6:]))
+        r32, r16 = gpu_mm_rate(8192, torch.float32), gpu_mm_rate(8192, torch.float16)
+        print("torch.mm 8192^3: float32 %.1f TFLOP/s, float16 %.1f TFLOP/s" % (r32, r16))
+    p = {k: torch.from_numpy(v).to(device=device, dtype=dtype) for k, v in make_weights().items()}
+    img = torch.from_numpy(gen("input.image", (1, 3, RES, RES), 0.0, 1.0)).expand(batch, 3, RES, RES)
+    img = img.contiguous().to(device=device, dtype=dtype)
+
+    def sync():
+        if gpu:
+            torch.cuda.synchronize()
 
     def vis():
         with torch.no_grad():
             vision_tower(p, vision_z0(p, img))
 
-    emb = torch.from_numpy(gen("bench.text_emb", (100, CTX, D), 0.0, STD_TOK))
-    eot = torch.full((100,), 20, dtype=torch.int64)
-    dft = torch.from_numpy(gen("bench.dfeat", (100, E), 0.0, 1.0))
+    emb = torch.from_numpy(gen("bench.text_emb", (100, CTX, D), 0.0, STD_TOK)).to(device=device, dtype=dtype)
+    eot = torch.full((100,), 20, dtype=torch.int64, device=device)
+    dft = torch.from_numpy(gen("bench.dfeat", (100, E), 0.0, 1.0)).to(device=device, dtype=dtype)
 
     def txt():
         x = emb.clone().requires_grad_(True)
@@ -581,17 +621,26 @@ def bench(out_path):
         fn()
         ts = []
         for _ in range(reps):
+            sync()
             t = time.perf_counter()
             fn()
+            sync()
             ts.append(time.perf_counter() - t)
         return min(ts), float(np.median(ts))
 
     vb, vm = best(vis, 3)
     tb, tm = best(txt, 3)
-    print("vision fwd batch 8: best %.3f s (%.2f img/s), median %.3f s" % (vb, 8 / vb, vm))
+    print("vision fwd batch %d: best %.3f s (%.2f img/s), median %.3f s" % (batch, vb, batch / vb, vm))
+    if gpu:
+        tf = batch / vb * 35.13 / 1e3
+        peak = r16 if half else r32
+        print("vision fwd batch %d %s: %.1f img/s, %.1f TFLOP/s (35.13 GFLOP/image), MFU %.1f %% of torch.mm %s"
+              % (batch, str(dtype)[6:], batch / vb, tf, 100 * tf / peak, str(dtype)[6:]))
     print("text fwd+bwd 100 x 77: best %.1f ms, median %.1f ms" % (tb * 1e3, tm * 1e3))
     if not SAVE_BENCH:
         return
+    if gpu or half or batch != 8:
+        sys.exit("--save-bench stores the CPU float32 batch-8 figures only")
     with h5py.File(out_path, "r+") as f:
         a = f["config"].attrs
         a["torch_vision_fwd_img_per_s"] = 8 / vb
@@ -621,12 +670,17 @@ def main():
     ap.add_argument("--out", default=os.path.join(here, "..", "data", "clip_b16_ref.h5"))
     ap.add_argument("--bench", action="store_true", help="time PyTorch (print only)")
     ap.add_argument("--save-bench", action="store_true", help="with --bench: add the speeds to the data file")
+    ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="with --bench: where to time")
+    ap.add_argument("--half", action="store_true", help="with --bench --device cuda: the model in float16")
+    ap.add_argument("--batch", type=int, default=0, help="with --bench: vision batch (8 CPU, 128 GPU)")
     args = ap.parse_args()
     out = os.path.normpath(args.out)
     if args.bench:
-        if not os.path.exists(out):
+        if args.save_bench and not os.path.exists(out):
             sys.exit("%s does not exist: run without --bench first" % out)
-        bench(out)
+        if args.half and args.device != "cuda":
+            sys.exit("--half needs --device cuda")
+        bench(out, args.device, args.half, args.batch)
     else:
         make_data(out)
 

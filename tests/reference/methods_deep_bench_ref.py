@@ -12,8 +12,14 @@ MMRL with a second frozen CLIP for the zero-shot image features, autograd backwa
   --eot LIST    comma-separated end-of-text positions of the class prompts (from the C bench,
                 so both sides use the same prompts); default: 8 for every class
   --methods     comma list of maple,mudpt,mmrl
+  --device cuda the same shapes on the GPU (each timed step ends with torch.cuda.synchronize();
+                fp32 there without TF32, as clipgrid's fp32 products)
+  --half        the official runs' precision (PREC fp16): the frozen CLIPs in float16 (LayerNorm
+                in float32, as CLIP's); the learnable prompts, projections and MuDPT's injection
+                blocks stay float32 and their outputs are cast to float16 where they enter the
+                towers (the cost that matters, the towers, is the official one); needs --device cuda
 Prints "<method>_ms X Y" per method: wall-clock ms and process CPU ms (all threads) of the
-fastest timed step."""
+fastest timed step. Works with torch 1.13 (Debian's, CPU) and torch 2.x (CUDA)."""
 import argparse
 import time
 from collections import OrderedDict
@@ -29,9 +35,18 @@ p.add_argument("--batch", type=int, default=4)
 p.add_argument("--reps", type=int, default=2)
 p.add_argument("--eot", default="")
 p.add_argument("--methods", default="maple,mudpt,mmrl")
+p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+p.add_argument("--half", action="store_true")
 args = p.parse_args()
+if args.half and args.device != "cuda":
+    p.error("--half needs --device cuda")
 if args.threads > 0:
     torch.set_num_threads(args.threads)
+if args.device == "cuda":
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cudnn.benchmark = True
+DEV, DT = torch.device(args.device), (torch.float16 if args.half else torch.float32)
 torch.manual_seed(0)
 
 VW, VL, TW, TL, E, R, PATCH, CTX, VOCAB = 768, 12, 512, 12, 512, 224, 16, 77, 49408
@@ -66,7 +81,7 @@ class Block(nn.Module):
         m = None
         if self.mask is not None:
             n = x.shape[0]
-            m = torch.full((n, n), float("-inf")).triu_(1)  # rebuilt at the current length
+            m = torch.full((n, n), float("-inf"), device=x.device, dtype=x.dtype).triu_(1)  # at the current length
         a = self.ln_1(x)
         x = x + self.attn(a, a, a, need_weights=False, attn_mask=m)[0]
         return x + self.mlp(self.ln_2(x))
@@ -89,10 +104,11 @@ class Clip(nn.Module):
         self.logit_scale = nn.Parameter(torch.tensor(4.6052))
         for q in self.parameters():
             q.requires_grad_(False)
+        self.to(device=DEV, dtype=DT)
 
     def stem(self, img):
-        x = self.conv1(img).flatten(2).permute(0, 2, 1)
-        cls = self.class_embedding + torch.zeros(x.shape[0], 1, VW)
+        x = self.conv1(img.type(DT)).flatten(2).permute(0, 2, 1)
+        cls = self.class_embedding + torch.zeros(x.shape[0], 1, VW, device=x.device, dtype=x.dtype)
         return torch.cat([cls, x], 1) + self.vpos
 
     def encode_image(self, img):  # the frozen zero-shot path
@@ -106,7 +122,17 @@ def token_ids():
     ids = torch.randint(1, 49000, (C, CTX))
     for c, e in enumerate(EOT):
         ids[c, 0], ids[c, e], ids[c, e + 1:] = 49406, 49407, 0
-    return ids
+    return ids.to(DEV)
+
+
+def learnable(module):
+    """a method's learnable parts: float32 on the run's device"""
+    return module.to(device=DEV)
+
+
+def h(x):
+    """a learnable part's output entering a frozen tower: the tower's dtype"""
+    return x.type(DT)
 
 
 def train_step(model, params, opt, images, labels):
@@ -133,20 +159,20 @@ class MaPLe(nn.Module):
         self.compound_prompt_projections = nn.ModuleList([nn.Linear(TW, VW) for _ in range(depth - 1)])
 
     def text(self):
-        ctx = self.ctx.unsqueeze(0).expand(C, -1, -1)
+        ctx = h(self.ctx).unsqueeze(0).expand(C, -1, -1)
         x = torch.cat([self.prefix, ctx, self.suffix], 1) + self.clip.tpos
         x = x.permute(1, 0, 2)
         for i, blk in enumerate(self.clip.tblocks):
             if 1 <= i < self.depth:
-                p = self.compound_prompts_text[i - 1].expand(x.shape[1], -1, -1).permute(1, 0, 2)
+                p = h(self.compound_prompts_text[i - 1]).expand(x.shape[1], -1, -1).permute(1, 0, 2)
                 x = torch.cat([x[:1], p, x[1 + self.n:]], 0)
             x = blk(x)
         x = self.clip.ln_final(x.permute(1, 0, 2))
-        return x[torch.arange(C), self.eot] @ self.clip.text_projection
+        return x[torch.arange(C, device=DEV), self.eot] @ self.clip.text_projection
 
     def image(self, img):
-        vis = [self.proj(self.ctx)] + [f(p) for f, p in zip(self.compound_prompt_projections,
-                                                            self.compound_prompts_text)]
+        vis = [h(self.proj(self.ctx))] + [h(f(p)) for f, p in zip(self.compound_prompt_projections,
+                                                                  self.compound_prompts_text)]
         x = self.clip.stem(img)
         x = torch.cat([x, vis[0].expand(x.shape[0], -1, -1)], 1)
         x = self.clip.ln_pre(x).permute(1, 0, 2)
@@ -193,8 +219,8 @@ class MuDPT(MaPLe):
 
     def forward(self, img, labels):
         tp = self.t2v(torch.cat([self.ctx.unsqueeze(0), self.deep_prompts], 0))
-        vis = torch.cat([(tp[:1] + self.visual_ctx.unsqueeze(0)), tp[1:] + self.visual_ctx_deep_prompts], 0)
-        txt = self.deep_prompts + self.v2t(self.visual_ctx_deep_prompts)
+        vis = h(torch.cat([(tp[:1] + self.visual_ctx.unsqueeze(0)), tp[1:] + self.visual_ctx_deep_prompts], 0))
+        txt = h(self.deep_prompts + self.v2t(self.visual_ctx_deep_prompts))
         x = self.clip.stem(img)
         x = torch.cat([x, vis[0].expand(x.shape[0], -1, -1)], 1)
         x = self.clip.ln_pre(x).permute(1, 0, 2)
@@ -203,14 +229,14 @@ class MuDPT(MaPLe):
                 x = torch.cat([x[:-self.n], vis[i].expand(x.shape[1], -1, -1).permute(1, 0, 2)], 0)
             x = blk(x)
         f = self.clip.ln_post(x.permute(1, 0, 2)[:, 0]) @ self.clip.proj
-        ctx = self.ctx.unsqueeze(0).expand(C, -1, -1)
+        ctx = h(self.ctx).unsqueeze(0).expand(C, -1, -1)
         x = (torch.cat([self.prefix, ctx, self.suffix], 1) + self.clip.tpos).permute(1, 0, 2)
         for i, blk in enumerate(self.clip.tblocks):
             if 1 <= i < self.depth:
                 x = torch.cat([x[:1], txt[i - 1].expand(x.shape[1], -1, -1).permute(1, 0, 2),
                                x[1 + self.n:]], 0)
             x = blk(x)
-        g = self.clip.ln_final(x.permute(1, 0, 2))[torch.arange(C), self.eot] @ self.clip.text_projection
+        g = self.clip.ln_final(x.permute(1, 0, 2))[torch.arange(C, device=DEV), self.eot] @ self.clip.text_projection
         f, g = f / f.norm(dim=-1, keepdim=True), g / g.norm(dim=-1, keepdim=True)
         return F.cross_entropy(self.clip.logit_scale.exp() * f @ g.t(), labels)
 
@@ -224,7 +250,8 @@ class MMRL(nn.Module):
         self.eot = ids.argmax(-1)
         with torch.no_grad():
             self.emb = clip.token_embedding(ids)
-            g = zs_clip.ln_final(self.plain_text(zs_clip))[torch.arange(C), self.eot] @ zs_clip.text_projection
+            g = zs_clip.ln_final(self.plain_text(zs_clip))[torch.arange(C, device=DEV), self.eot]
+            g = g @ zs_clip.text_projection
             self.zs_text = g / g.norm(dim=-1, keepdim=True)
         self.compound_rep_tokens = nn.Parameter(torch.randn(K, dr) * 0.02)
         self.r2v = nn.ModuleList([nn.Linear(dr, VW) for _ in layers])
@@ -251,12 +278,12 @@ class MMRL(nn.Module):
         with torch.no_grad():
             fz = self.zs.encode_image(img)
             fz = fz / fz.norm(dim=-1, keepdim=True)
-        rt = [f(self.compound_rep_tokens) for f in self.r2t]
-        rv = [f(self.compound_rep_tokens) for f in self.r2v]
+        rt = [h(f(self.compound_rep_tokens)) for f in self.r2t]
+        rv = [h(f(self.compound_rep_tokens)) for f in self.r2v]
         x = self.run((self.emb + self.clip.tpos).permute(1, 0, 2), self.clip.tblocks, rt)
-        g = self.clip.ln_final(x)[torch.arange(C), self.eot + self.K] @ self.clip.text_projection
+        g = self.clip.ln_final(x)[torch.arange(C, device=DEV), self.eot + self.K] @ self.clip.text_projection
         x = self.run(self.clip.ln_pre(self.clip.stem(img)).permute(1, 0, 2), self.clip.vblocks, rv)
-        fr = self.clip.ln_post(x[:, 1:1 + self.K]).mean(1) @ self.proj_rep
+        fr = self.clip.ln_post(x[:, 1:1 + self.K]).mean(1) @ h(self.proj_rep)
         fc = self.clip.ln_post(x[:, 0]) @ self.clip.proj
         fc, fr = fc / fc.norm(dim=-1, keepdim=True), fr / fr.norm(dim=-1, keepdim=True)
         g = g / g.norm(dim=-1, keepdim=True)
@@ -266,13 +293,20 @@ class MMRL(nn.Module):
                 + self.lam * (1 - F.cosine_similarity(g, self.zs_text, dim=1).mean()))
 
 
+def sync():
+    if DEV.type == "cuda":
+        torch.cuda.synchronize()
+
+
 def bench(name, model, opt):
-    images, labels = torch.randn(B, 3, R, R), torch.randint(0, C, (B,))
+    images, labels = torch.randn(B, 3, R, R).to(DEV, DT), torch.randint(0, C, (B,)).to(DEV)
     params = [q for q in model.parameters() if q.requires_grad]
     times, cpu = [], []
     for r in range(args.reps + 1):
+        sync()
         t, c = time.perf_counter(), time.process_time()
         train_step(model, params, opt, images, labels)
+        sync()
         if r:
             times.append(time.perf_counter() - t)
             cpu.append(time.process_time() - c)
@@ -282,16 +316,17 @@ def bench(name, model, opt):
 clip = Clip()
 for name in args.methods.split(","):
     if name == "maple":
-        m = MaPLe(clip)
+        m = learnable(MaPLe(clip))
         bench(name, m, torch.optim.SGD([q for q in m.parameters() if q.requires_grad], lr=0.0035,
                                        momentum=0.9, weight_decay=5e-4))
     elif name == "mudpt":
-        m = MuDPT(clip)
+        m = learnable(MuDPT(clip))
         bench(name, m, torch.optim.SGD([q for q in m.parameters() if q.requires_grad], lr=0.0025,
                                        momentum=0.9, weight_decay=5e-4))
     elif name == "mmrl":
-        m = MMRL(clip, Clip())
+        m = learnable(MMRL(clip, Clip()))
         bench(name, m, torch.optim.AdamW([q for q in m.parameters() if q.requires_grad], lr=1e-3,
                                          weight_decay=5e-4))
     del m
-print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+where = torch.cuda.get_device_name(0) if DEV.type == "cuda" else "cpu"
+print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {where}, {str(DT)[6:]}")
