@@ -98,12 +98,12 @@ int k_cuda_device(void) {
 
 /* ---- the products' precision: one setting for both backends, read through k_precision ---- */
 
-static const char *const PRECISION_NAMES[] = {"fp32", "tf32", "bf16", "fp16"};
+const char *const K_PRECISION_NAMES[] = {"fp32", "tf32", "bf16", "fp16", NULL};
 static KPrecision precision = K_PREC_FP32;
 
 int k_set_matmul_precision(const char *name) {
-    for (int i = 0; i < (int)(sizeof PRECISION_NAMES / sizeof PRECISION_NAMES[0]); i++) {
-        if (name && strcmp(name, PRECISION_NAMES[i]) == 0) {
+    for (int i = 0; K_PRECISION_NAMES[i]; i++) {
+        if (name && strcmp(name, K_PRECISION_NAMES[i]) == 0) {
             precision = (KPrecision)i;
             return 0;
         }
@@ -112,6 +112,6 @@ int k_set_matmul_precision(const char *name) {
     return -1;
 }
 
-const char *k_matmul_precision(void) { return PRECISION_NAMES[precision]; }
+const char *k_matmul_precision(void) { return K_PRECISION_NAMES[precision]; }
 
 KPrecision k_precision(void) { return precision; }

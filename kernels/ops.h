@@ -56,6 +56,8 @@ int k_cuda_device(void);
  * CUDA backend on the tensor cores (bf16/fp16 operands, fp32 accumulation): the two differ by
  * the order of the fp32 sums only. Returns 0, or −1 with cg_error for an unknown name. */
 typedef enum { K_PREC_FP32 = 0, K_PREC_TF32, K_PREC_BF16, K_PREC_FP16 } KPrecision;
+/* the names, indexed by KPrecision, NULL-terminated (for option parsers) */
+extern const char *const K_PRECISION_NAMES[];
 int k_set_matmul_precision(const char *name);
 const char *k_matmul_precision(void);
 KPrecision k_precision(void);

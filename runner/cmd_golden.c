@@ -21,7 +21,7 @@
 #include "runner/golden_check.h"
 #include "runner/golden_h5.h"
 
-/* README §7 (fixtures computed in fp32; for reduced precision see noise_tol) */
+/* README §7 (fixtures computed in fp32; for reduced precision see precision_tol) */
 #define TOL_FEAT 1e-5   /* logits and features, relative */
 #define TOL_LOSS 1e-5   /* losses, absolute */
 #define TOL_GRAD 5e-5   /* gradients, relative to the tensor's max |g| */
@@ -96,30 +96,34 @@ static double *to_f64(const float *x, size_t n) {
  * the type, and that spreads through the model, to about the size of the precision's own
  * effect. Each dataset of such a fixture carries p_noise_rel, the largest difference between
  * the reference and five other correct summation orders (tests/reference/precision_ref.py),
- * and is compared relative to max |ref| within NOISE_FACTOR times that. This checks that the
+ * and is compared relative to max |ref| within NOISE_FACTOR times that (precision_tol; digest
+ * checks keep their fp32 rule: the precision fixtures have none). This checks that the
  * computation agrees at the precision's noise level (and catches wrong operands, layouts or
  * conversions on a backend); that the operands are rounded as specified is tested where it
  * can be told apart, on single products (tests/test_precision.c). */
 static int reduced_precision;
 
-/* the tolerance of dataset `path` in a reduced-precision fixture: 0 with a verdict when it has
- * no p_noise_rel */
-static double noise_tol(GoldenTally *t, hid_t f, const char *path, double fp32_tol) {
+/* The comparison of dataset `path`: in a fp32 fixture the caller's tol/how/scale as they are;
+ * in a reduced-precision one relative to max |ref| within max(NOISE_FACTOR·p_noise_rel, the
+ * relative fp32 tolerance). Returns 0, with a failed verdict, when such a fixture's dataset has
+ * no p_noise_rel. */
+static int precision_tol(GoldenTally *t, hid_t f, const char *path, double *tol,
+                         const char **how, double *scale) {
+    if (!reduced_precision) return 1;
     double v;
     if (gh5_attr_numbers(f, path, "p_noise_rel", &v, 1) != 1) {
         golden_verdict(t, path, 0, "a reduced-precision fixture needs p_noise_rel on every dataset");
         return 0;
     }
-    return fmax(NOISE_FACTOR * v, fp32_tol);
+    *tol = fmax(NOISE_FACTOR * v, strcmp(*how, "abs") ? *tol : 0);
+    *how = "rel", *scale = 0;
+    return 1;
 }
 
 /* host tensor `got` [n] against float dataset `path` */
 static void check_host(GoldenTally *t, hid_t f, const char *path, const float *got, size_t n,
                        double tol, const char *how, double scale, const unsigned char *mask) {
-    if (reduced_precision) {
-        if (!(tol = noise_tol(t, f, path, strcmp(how, "abs") ? tol : 0))) return;
-        how = "rel", scale = 0;
-    }
+    if (!precision_tol(t, f, path, &tol, &how, &scale)) return;
     size_t rn = 0;
     double *ref = gh5_read_f64(f, path, &rn);
     if (!ref || rn != n) {
@@ -137,15 +141,11 @@ static void check_host(GoldenTally *t, hid_t f, const char *path, const float *g
 
 static void check_scalar(GoldenTally *t, hid_t f, const char *path, double got, double tol) {
     size_t n = 0;
-    double *ref = gh5_read_f64(f, path, &n);
+    double *ref = gh5_read_f64(f, path, &n), scale = 0;
     const char *how = "abs";
-    if (reduced_precision && ref && n == 1) {
-        tol = noise_tol(t, f, path, 0), how = "rel";
-        if (!tol) n = 0; /* the verdict is given */
-    }
-    if (!ref || n != 1) {
-        if (n) golden_verdict(t, path, 0, "missing in the fixture");
-    } else compare_scaled(t, path, &got, ref, 1, tol, 0, NULL, how);
+    if (!ref || n != 1) golden_verdict(t, path, 0, "missing in the fixture");
+    else if (precision_tol(t, f, path, &tol, &how, &scale))
+        compare_scaled(t, path, &got, ref, 1, tol, scale, NULL, how);
     free(ref);
 }
 
@@ -502,8 +502,10 @@ static void golden_steps(GoldenTally *t, hid_t f, Method *m, const Inputs *in, c
     snprintf(path, sizeof path, "%s/losses", grp);
     size_t rn = 0;
     double *ref = gh5_read_f64(f, path, &rn);
-    double tol = reduced_precision ? noise_tol(t, f, path, 0) : TOL_LOSS;
-    if (tol > 0) compare_scaled(t, path, got, ref, nl, tol, 0, NULL, reduced_precision ? "rel" : "abs");
+    double tol = TOL_LOSS, scale = 0;
+    const char *how = "abs";
+    if (precision_tol(t, f, path, &tol, &how, &scale))
+        compare_scaled(t, path, got, ref, nl, tol, scale, NULL, how);
     free(ref), free(got), free(losses), free(lrs);
     optim_free(&opt);
 }
@@ -575,9 +577,11 @@ static void golden_method(GoldenTally *t, hid_t f, GoldenCtx *g, const ClipModel
         h5r_free_strings(names, C);
         return golden_verdict(t, "precision", 0, cg_error());
     }
-    if (reduced_precision || g->precision)
-        printf("  products in %s%s\n", env.cfg.precision,
-               reduced_precision ? ": each dataset within 3 x its p_noise_rel (relative)" : "");
+    if (reduced_precision)
+        printf("  products in %s: each dataset within %.0f x its p_noise_rel (relative)\n",
+               env.cfg.precision, NOISE_FACTOR);
+    else if (g->precision)
+        printf("  products in %s\n", env.cfg.precision);
     snprintf(env.dataset, sizeof env.dataset, "%s", dataset);
     double seed = 1;
     gh5_attr_numbers(f, "/config", "seed", &seed, 1);

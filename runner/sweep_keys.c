@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/rng.h"
+#include "kernels/ops.h"  // defines: K_PRECISION_NAMES
 #include "runner/sweep_yaml.h"
 
 int sweep_key_count(void) {
@@ -44,10 +45,12 @@ static const char *known_keys_(unsigned mask, char *buf, size_t len) {
 }
 
 int sweep_key_one_of(SweepDoc *d, yaml_node_t *v, const char *key, const char *s) {
-    static const struct { const char *key, *values[5]; } ENUMS[] = {
-        {"optim", {"sgd", "adamw", NULL}},
-        {"class_token_position", {"end", "middle", "front", NULL}},
-        {"precision", {"fp32", "tf32", "bf16", "fp16", NULL}},
+    static const char *const OPTIM[] = {"sgd", "adamw", NULL};
+    static const char *const POSITION[] = {"end", "middle", "front", NULL};
+    static const struct { const char *key; const char *const *values; } ENUMS[] = {
+        {"optim", OPTIM},
+        {"class_token_position", POSITION},
+        {"precision", K_PRECISION_NAMES}, /* kernels/ops.h */
     };
     for (size_t e = 0; e < sizeof ENUMS / sizeof *ENUMS; e++) {
         if (strcmp(ENUMS[e].key, key)) continue;
