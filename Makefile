@@ -1,4 +1,4 @@
-# clipgrid — build of the library (core/, kernels/, results/), the program (runner/), the tests
+# clipgrid — build of the library (base/, kernels/, core/*/, results/), the program (runner/), the tests
 # and the benchmarks. Dependencies are found with pkg-config; `make deps` shows what was found.
 
 CC      ?= gcc
@@ -43,7 +43,7 @@ endif
 endif
 endif
 
-LIB_SRC  := $(wildcard core/*.c) $(wildcard kernels/*.c) $(wildcard kernels/cpu/*.c) $(wildcard results/*.c)
+LIB_SRC  := $(wildcard base/*.c) $(wildcard core/*/*.c) $(wildcard kernels/*.c) $(wildcard kernels/cpu/*.c) $(wildcard results/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(CUDA_OBJ)
 RUN_SRC  := $(wildcard runner/*.c)
 RUN_OBJ  := $(RUN_SRC:%.c=$(BUILD)/%.o)
@@ -55,7 +55,7 @@ ifneq ($(CUDA_OBJ),)
 TESTS    += $(BUILD)/tests/test_cuda_host_products
 endif
 
-.PHONY: all deps test bench clean cuda-host-check
+.PHONY: all deps test bench clean cuda-host-check check-layers
 all: deps $(BUILD)/clipgrid $(TESTS) $(BENCHES)
 
 deps:
@@ -95,13 +95,17 @@ $(HOST_CHECK): kernels/cuda/dev/host_blas_check.cu kernels/cuda/cuda_matmul.cu \
 	@mkdir -p $(dir $@)
 	$(NVCC) -std=c++17 -O1 -I. -DCG_HAVE_CUDA -D_GNU_SOURCE $(CUDA_ARCH) \
 	    kernels/cuda/dev/host_blas_check.cu $(filter $(BUILD)/kernels/cpu/%.o,$(LIB_OBJ)) \
-	    $(BUILD)/kernels/op_checks.o $(BUILD)/core/util.o -Xcompiler -fopenmp \
+	    $(BUILD)/kernels/op_checks.o $(BUILD)/base/util.o -Xcompiler -fopenmp \
 	    $(shell pkg-config --libs openblas zlib) -lgomp -o $@
 cuda-host-check: $(HOST_CHECK)
 	$(HOST_CHECK)
 
-test: all
+test: all check-layers
 	tests/run_tests.sh
+
+# no #include may run upward or sideways between the layers (tests/check_layers.sh lists them)
+check-layers:
+	@tests/check_layers.sh
 
 bench: all
 	tests/bench/run_bench.sh

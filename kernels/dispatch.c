@@ -6,7 +6,7 @@
 #include <stdlib.h>  // defines: getenv, atoi
 #include <string.h>  // defines: strcmp
 
-#include "core/util.h"  // defines: cg_error_set
+#include "base/util.h"  // defines: cg_error_set
 #include "kernels/backend.h"
 
 #define K_ENTRY_CPU_V(name, params, args) .name = cpu_##name,

@@ -1,7 +1,7 @@
 /* kernels/op_checks.c — the backend-independent argument checks of kernels/op_checks.h. */
 #include "kernels/op_checks.h"
 
-#include "core/util.h"
+#include "base/util.h"
 
 void k_check_dims(const char *fn, int n, int k, int m) {
     if (n <= 0 || k <= 0 || m <= 0)

@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/util.h"
+#include "base/util.h"
 #include "results/h5write.h"
 #include "results/run_file.h"
 #include "results/run_index.h"

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/util.h"
+#include "base/util.h"
 #include "results/h5write.h"
 
 #define CKPT_FORMAT "clipgrid checkpoint"

@@ -1,4 +1,4 @@
-/* results/checkpoint.h — HDF5 checkpoints of a run's TrainState (core/train.h): the learnable
+/* results/checkpoint.h — HDF5 checkpoints of a run's TrainState (core/train/train.h): the learnable
  * block, the optimiser state, the position in the run (epoch, batch, optimiser steps, the
  * running sums of the epoch in progress) and the curves of the finished epochs. Written
  * atomically (a temporary name in the same folder, fsync, rename), so a checkpoint file is
@@ -8,7 +8,7 @@
 #ifndef CLIPGRID_RESULTS_CHECKPOINT_H
 #define CLIPGRID_RESULTS_CHECKPOINT_H
 
-#include "core/train.h"
+#include "core/train/train.h"
 
 /* 0, or −1 with cg_error */
 int checkpoint_save(const char *path, const TrainState *st);

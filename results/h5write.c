@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "core/util.h"
+#include "base/util.h"
 
 hid_t h5w_fapl(void) {
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);

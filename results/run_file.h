@@ -19,7 +19,7 @@
 
 #include <stdint.h>
 
-#include "core/train.h"
+#include "core/train/train.h"
 
 #define RESULTS_SCHEMA_VERSION 1
 

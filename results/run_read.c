@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/util.h"
+#include "base/util.h"
 #include "results/h5read.h"
 #include "results/h5write.h"
 #include "results/run_file.h"

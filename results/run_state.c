@@ -13,7 +13,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "core/util.h"
+#include "base/util.h"
 #include "results/run_file.h"
 
 static double wall_now(void) {

@@ -11,7 +11,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "core/util.h"
+#include "base/util.h"
 
 static double wall_now(void) {
     struct timeval tv;

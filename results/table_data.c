@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/util.h"
+#include "base/util.h"
 
 static const char *const DATASETS[][2] = {
     {"imagenet", "ImageNet"}, {"caltech101", "Caltech101"}, {"oxford_pets", "OxfordPets"},

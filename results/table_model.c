@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/util.h"
+#include "base/util.h"
 
 void table_init(Table *t, const char *setting, const char *title) {
     memset(t, 0, sizeof *t);

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/util.h"
+#include "base/util.h"
 #include "kernels/ops.h"
 #include "runner/cli.h"
 

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/dataset.h"
-#include "core/image.h"
-#include "core/util.h"
+#include "core/data/dataset.h"
+#include "core/data/image.h"
+#include "base/util.h"
 #include "runner/cli.h"
 
 static void data_usage(FILE *f) {

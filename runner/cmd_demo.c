@@ -1,5 +1,5 @@
 /* runner/cmd_demo.c — `clipgrid demo`: the whole pipeline on a laptop in about a minute. Makes a
- * tiny random CLIP (core/clip_random.h) and small synthetic datasets (core/synth.h) in the demo
+ * tiny random CLIP (core/gen/clip_random.h) and small synthetic datasets (core/gen/synth.h) in the demo
  * folder when they are not there yet, runs sweeps/demo.yaml on them with `run`'s machinery
  * (alone or under mpirun) and prints the table of the results. Running it again resumes. */
 #include <errno.h>
@@ -10,11 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/clip_random.h"
-#include "core/clip_weights.h"
-#include "core/dataset.h"
-#include "core/synth.h"
-#include "core/util.h"
+#include "core/gen/clip_random.h"
+#include "core/model/clip_weights.h"
+#include "core/data/dataset.h"
+#include "core/gen/synth.h"
+#include "base/util.h"
 #include "results/table.h"
 #include "runner/cli.h"
 #include "runner/runner.h"

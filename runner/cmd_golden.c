@@ -1,7 +1,7 @@
 /* runner/cmd_golden.c — `clipgrid golden FIXTURE.h5...`: runs fixture files in the format of
  * shared/fixtures/official/README.md through the method they name and prints, per tensor, the
  * largest absolute and relative error, then "N passed, N failed". Generic over the method
- * interface (core/method.h): the trainer in /config picks the method, the /config attributes
+ * interface (core/methods/method.h): the trainer in /config picks the method, the /config attributes
  * give its options, /init its learnable tensors by name; then the step-0 records, loss and
  * gradients, the optimiser steps (/steps, /steps_adamw), and the evaluation logits (/eval,
  * /eval_adamw, with MMRL's base/novel inference through EvalMode). Large tensors are compared
@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/clip_weights.h"
-#include "core/method.h"
-#include "core/optim.h"
-#include "core/tokenizer.h"
-#include "core/util.h"
+#include "core/model/clip_weights.h"
+#include "core/methods/method.h"
+#include "core/optim/optim.h"
+#include "core/text/tokenizer.h"
+#include "base/util.h"
 #include "results/h5read.h"
 #include "runner/cli.h"
 #include "runner/golden_check.h"

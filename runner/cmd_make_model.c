@@ -7,17 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/clip_random.h"
-#include "core/clip_weights.h"
-#include "core/safetensors.h"
-#include "core/util.h"
+#include "core/gen/clip_random.h"
+#include "core/model/clip_weights.h"
+#include "core/model/safetensors.h"
+#include "base/util.h"
 #include "runner/cli.h"
 
 static void make_model_usage(FILE *f) {
     fprintf(f,
             "usage: clipgrid make-model OUT.safetensors [--arch ARCH | DIMENSIONS] [--seed S]\n"
             "                           [--dtype f32|f16|bf16] [--hf]\n\n"
-            "Writes a deterministic random CLIP ViT (core/clip_random.h) as safetensors.\n\n"
+            "Writes a deterministic random CLIP ViT (core/gen/clip_random.h) as safetensors.\n\n"
             "  --arch ARCH           ViT-B/32, ViT-B/16, ViT-L/14 or ViT-L/14@336px\n"
             "  DIMENSIONS            all of --vision-width W --vision-layers L --patch P\n"
             "                        --image-res R --text-width D --text-layers L --embed E\n"

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/util.h"
+#include "base/util.h"
 #include "results/run_file.h"
 #include "runner/cli.h"
 #include "runner/grid.h"

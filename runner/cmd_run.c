@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/tokenizer.h"
-#include "core/util.h"
+#include "core/text/tokenizer.h"
+#include "base/util.h"
 #include "results/run_file.h"
 #include "results/run_state.h"
 #include "runner/cli.h"

@@ -1,4 +1,4 @@
-/* runner/cmd_synth.c — `clipgrid synth`: write synthetic datasets (core/synth.h) in the on-disk
+/* runner/cmd_synth.c — `clipgrid synth`: write synthetic datasets (core/gen/synth.h) in the on-disk
  * layouts of the real ones, for tests and the demo. */
 #include <errno.h>
 #include <limits.h>
@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/dataset.h"
-#include "core/synth.h"
-#include "core/util.h"
+#include "core/data/dataset.h"
+#include "core/gen/synth.h"
+#include "base/util.h"
 #include "runner/cli.h"
 
 static void synth_usage(FILE *f) {

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/util.h"
+#include "base/util.h"
 #include "results/table.h"
 #include "runner/cli.h"
 

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/tokenizer.h"
-#include "core/util.h"
+#include "core/text/tokenizer.h"
+#include "base/util.h"
 #include "runner/cli.h"
 
 static void usage(FILE *f) {

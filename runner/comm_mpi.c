@@ -1,11 +1,11 @@
-/* runner/comm_mpi.c — the CgComm of core/comm.h over an MPI communicator. Counts are element
+/* runner/comm_mpi.c — the CgComm of core/base/comm.h over an MPI communicator. Counts are element
  * counts; calls larger than INT_MAX elements are split into pieces. Buffers are backend
  * pointers: host memory on the CPU backend, used as they are; on a GPU backend (when NCCL is not
  * available) they go through host copies, since MPI need not be CUDA-aware. */
 #include <limits.h>
 #include <stdlib.h>
 
-#include "core/util.h"
+#include "base/util.h"
 #include "kernels/ops.h"
 #include "runner/runner.h"
 

@@ -1,4 +1,4 @@
-/* runner/comm_nccl.c — the CgComm of core/comm.h over NCCL (built when the Makefile finds nccl.h:
+/* runner/comm_nccl.c — the CgComm of core/base/comm.h over NCCL (built when the Makefile finds nccl.h:
  * CG_HAVE_NCCL). The id goes from rank 0 over the group's MPI communicator; the NCCL
  * communicator is non-blocking so that every wait can be watched: ncclCommGetAsyncError is
  * polled with a timeout, and on an error or timeout the rank prints what, where (rank, host,
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>  // defines: gethostname, usleep
 
-#include "core/util.h"
+#include "base/util.h"
 #include "kernels/ops.h"
 #include "runner/comm_nccl.h"
 

@@ -1,11 +1,11 @@
-/* runner/comm_nccl.h — the CgComm of core/comm.h over NCCL, for rank groups on the CUDA backend
+/* runner/comm_nccl.h — the CgComm of core/base/comm.h over NCCL, for rank groups on the CUDA backend
  * (buffers are device pointers from k_alloc), and the binding of ranks to GPUs. */
 #ifndef CLIPGRID_RUNNER_COMM_NCCL_H
 #define CLIPGRID_RUNNER_COMM_NCCL_H
 
 #include <mpi.h>
 
-#include "core/comm.h"
+#include "core/base/comm.h"
 
 /* Collective over `group` (every rank calls it, after the CUDA backend is active on each):
  * rank 0 makes the NCCL id, MPI broadcasts it, every rank joins a non-blocking NCCL

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/util.h"
+#include "base/util.h"
 #include "results/h5read.h"
 
 int gh5_attr_numbers(hid_t f, const char *obj, const char *name, double *v, int max) {

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>  // defines: gethostname, getpid
 
-#include "core/util.h"
+#include "base/util.h"
 #include "kernels/ops.h"
 #include "runner/comm_nccl.h"
 

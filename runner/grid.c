@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/clip_weights.h"
-#include "core/dataset.h"
-#include "core/util.h"
+#include "core/model/clip_weights.h"
+#include "core/data/dataset.h"
+#include "base/util.h"
 
 /* published split sizes (protocol.md §7): classes, train, test */
 static const GridDataset PUBLISHED[] = {

@@ -32,7 +32,7 @@
 #ifndef CLIPGRID_RUNNER_GRID_H
 #define CLIPGRID_RUNNER_GRID_H
 
-#include "core/clip_config.h"
+#include "core/model/clip_config.h"
 #include "runner/sweep.h"
 
 #define GRID_FLOPS_PER_SECOND 1.0e11

@@ -9,7 +9,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "core/util.h"
+#include "base/util.h"
 #include "runner/runner.h"
 
 int out_lock(const char *out_dir, int *fd) {

@@ -2,11 +2,11 @@
  * rank 0 of MPI_COMM_TYPE_SHARED) validates the file and converts it to fp32 into an MPI
  * shared-memory window. With the CPU backend every local rank's ClipModel is a view on that
  * window (one copy per node); with a GPU backend each rank uploads its own device copy from it
- * and the window is released (core/clip_weights_shared.h). */
+ * and the window is released (core/model/clip_weights_shared.h). */
 #include <string.h>
 
-#include "core/clip_weights_shared.h"
-#include "core/util.h"
+#include "core/model/clip_weights_shared.h"
+#include "base/util.h"
 #include "kernels/ops.h"
 #include "runner/grid.h"
 #include "runner/runner.h"

@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/train.h"
-#include "core/util.h"
+#include "core/train/train.h"
+#include "base/util.h"
 #include "kernels/ops.h"
 #include "results/checkpoint.h"
 #include "results/run_file.h"

@@ -8,8 +8,8 @@
 #include <signal.h>
 #include <stddef.h>
 
-#include "core/clip_config.h"
-#include "core/comm.h"
+#include "core/model/clip_config.h"
+#include "core/base/comm.h"
 #include "runner/grid.h"
 #include "runner/sweep.h"
 

@@ -13,7 +13,7 @@
  * a group waiting. Which rank runs a cell never changes its result (seeds come from the cell). */
 #include <stdlib.h>
 
-#include "core/util.h"
+#include "base/util.h"
 #include "runner/runner.h"
 
 typedef struct {

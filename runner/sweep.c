@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/dataset.h"
+#include "core/data/dataset.h"
 #include "runner/cli.h"
 #include "runner/sweep_yaml.h"
 

@@ -10,7 +10,7 @@
  *   shots: 16                           or a list (fewshot: [1, 2, 4, 8, 16])
  *   seeds: [1, 2, 3]
  *   datasets: [imagenet, caltech101, …]
- *   methods: {coop: {n_ctx: 4, …}, mmrl: {}}   keys of core/method.h METHOD_KEYS, plus ranks;
+ *   methods: {coop: {n_ctx: 4, …}, mmrl: {}}   keys of core/methods/method.h METHOD_KEYS, plus ranks;
  *        "coop@ctx16: {n_ctx: 16}" adds a variant of a method (its own runs and table rows)
  *   overrides: [{when: {dataset: imagenet}, set: {ranks: 4}}]
  *        when: setting, dataset, method, seed, shots (a value or a list; all must match)
@@ -29,7 +29,7 @@
 
 #include <stdint.h>
 
-#include "core/method.h"
+#include "core/methods/method.h"
 
 #define SWEEP_MAX_ITEMS 64   /* settings, shots, seeds, datasets per sweep */
 #define SWEEP_MAX_KEYS 96    /* METHOD_KEYS entries */

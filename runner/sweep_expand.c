@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/util.h"
+#include "base/util.h"
 #include "runner/sweep.h"
 
 static int has_str_(char (*list)[32], int n, const char *s) {

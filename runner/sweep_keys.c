@@ -1,4 +1,4 @@
-/* runner/sweep_keys.c — method keys in sweep files (core/method.h METHOD_KEYS): reading a block
+/* runner/sweep_keys.c — method keys in sweep files (core/methods/method.h METHOD_KEYS): reading a block
  * of keys with their types and ranges, applying it to a MethodConfig, and the resolved
  * configuration of a cell as JSON. */
 #include <jansson.h>
@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/rng.h"
+#include "core/base/rng.h"
 #include "kernels/ops.h"  // defines: K_PRECISION_NAMES
 #include "runner/sweep_yaml.h"
 

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <yaml.h>
 
-#include "core/util.h"
+#include "base/util.h"
 #include "runner/sweep.h"
 
 typedef struct SweepDoc {

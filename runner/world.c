@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/util.h"
+#include "base/util.h"
 #include "kernels/ops.h"
 #include "runner/comm_nccl.h"
 #include "runner/runner.h"

@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/clip_random.h"
-#include "core/clip_tower.h"
-#include "core/clip_weights.h"
-#include "core/util.h"
+#include "core/gen/clip_random.h"
+#include "core/model/clip_tower.h"
+#include "core/model/clip_weights.h"
+#include "base/util.h"
 #include "results/h5read.h"
 #include "tests/testlib.h"
 

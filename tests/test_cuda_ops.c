@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "core/util.h"
+#include "base/util.h"
 #include "kernels/backend.h"  // defines: the cpu_* reference implementations, kernels/ops.h
 #include "tests/testlib.h"
 

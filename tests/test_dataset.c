@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/dataset.h"
-#include "core/util.h"
+#include "core/data/dataset.h"
+#include "base/util.h"
 #include "tests/testlib.h"
 
 static char root[256];

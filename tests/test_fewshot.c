@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/dataset.h"
-#include "core/util.h"
+#include "core/data/dataset.h"
+#include "base/util.h"
 #include "tests/testlib.h"
 
 #define MAXN 20000

@@ -14,8 +14,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "core/image.h"
-#include "core/util.h"
+#include "core/data/image.h"
+#include "base/util.h"
 #include "results/h5read.h"
 #include "tests/testlib.h"
 

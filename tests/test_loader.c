@@ -1,4 +1,4 @@
-/* tests/test_loader.c — the threaded loader on a small synthetic dataset (core/synth.c, read
+/* tests/test_loader.c — the threaded loader on a small synthetic dataset (core/gen/synth.c, read
  * back through the oxford_pets reader, with its grayscale, CMYK and PNG-named-.jpg files):
  *   - training batches equal, bit for bit, what the documented streams prescribe (Fisher–Yates
  *     permutation from (seed, epoch), per-item augmentation from (seed, epoch, item)) computed
@@ -11,12 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/dataset.h"
-#include "core/image.h"
-#include "core/loader.h"
-#include "core/rng.h"
-#include "core/synth.h"
-#include "core/util.h"
+#include "core/data/dataset.h"
+#include "core/data/image.h"
+#include "core/data/loader.h"
+#include "core/base/rng.h"
+#include "core/gen/synth.h"
+#include "base/util.h"
 #include "tests/testlib.h"
 
 #define RES 48

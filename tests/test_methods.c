@@ -1,4 +1,4 @@
-/* tests/test_methods.c — the methods on a tiny random CLIP (core/clip_random.h):
+/* tests/test_methods.c — the methods on a tiny random CLIP (core/gen/clip_random.h):
  *   - CoCoOp's shared-prefix path against the plain path (every full prompt of every image):
  *     loss, logits, every gradient, evaluation logits;
  *   - CoOp's prompt layouts (end, middle, front; unified and class-specific context) against a
@@ -14,15 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/clip_random.h"
-#include "core/clip_tower.h"
-#include "core/clip_weights.h"
-#include "core/method.h"
-#include "core/method_impl.h"
-#include "core/rng.h"
-#include "core/tokenizer.h"
-#include "core/util.h"
-#include "core/zeroshot.h"
+#include "core/gen/clip_random.h"
+#include "core/model/clip_tower.h"
+#include "core/model/clip_weights.h"
+#include "core/methods/method.h"
+#include "core/methods/method_impl.h"
+#include "core/base/rng.h"
+#include "core/text/tokenizer.h"
+#include "base/util.h"
+#include "core/methods/zeroshot.h"
 #include "kernels/ops.h"
 #include "tests/testlib.h"
 

@@ -17,13 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/clip_random.h"
-#include "core/clip_weights.h"
-#include "core/method.h"
-#include "core/method_deep.h"
-#include "core/optim.h"
-#include "core/tokenizer.h"
-#include "core/util.h"
+#include "core/gen/clip_random.h"
+#include "core/model/clip_weights.h"
+#include "core/methods/method.h"
+#include "core/methods/method_deep.h"
+#include "core/optim/optim.h"
+#include "core/text/tokenizer.h"
+#include "base/util.h"
 #include "results/h5read.h"
 #include "tests/testlib.h"
 

@@ -5,8 +5,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "core/method.h"
-#include "core/optim.h"
+#include "core/methods/method.h"
+#include "core/optim/optim.h"
 #include "kernels/ops.h"
 #include "tests/testlib.h"
 

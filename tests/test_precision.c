@@ -8,13 +8,13 @@
  *   - op_matmul (both layouts, bias, '=' and '+='), op_matmul_backward and op_dense_backward at
  *     each precision equal a double-precision product of the operands rounded by that rule
  *     (within fp32 summation), and differ from the fp32 products by about the type's unit;
- *   - the setting: names, errors, and train_run's restoring of the previous one (core/train.c)
+ *   - the setting: names, errors, and train_run's restoring of the previous one (core/train/train.c)
  *     is covered by the golden precision fixtures (tests/cli_golden.sh). */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "core/util.h"
+#include "base/util.h"
 #include "kernels/ops.h"
 #include "kernels/precision.h"
 #include "results/h5read.h"

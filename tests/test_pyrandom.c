@@ -1,4 +1,4 @@
-/* tests/test_pyrandom.c — core/pyrandom.c against CPython 3.11's `random`: for several seeds
+/* tests/test_pyrandom.c — core/base/pyrandom.c against CPython 3.11's `random`: for several seeds
  * (0, negative, above 2^32, 2^63−1) the raw 32-bit outputs, getrandbits(k) for k up to 64,
  * random(), _randbelow and random.sample in both regimes (pool and set), and values after the
  * state has been twisted again; reference values in tests/data/pyrandom_ref.txt
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/pyrandom.h"
+#include "core/base/pyrandom.h"
 #include "tests/testlib.h"
 
 static const char *ref_path(void) {

@@ -23,7 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/util.h"
+#include "base/util.h"
 #include "results/h5read.h"
 #include "results/h5write.h"
 #include "results/run_file.h"

@@ -12,8 +12,8 @@
 #include <jansson.h>
 #include <zlib.h>
 
-#include "core/tokenizer.h"
-#include "core/util.h"
+#include "core/text/tokenizer.h"
+#include "base/util.h"
 #include "tests/testlib.h"
 
 #define VOCAB_PATH "data/clip/bpe_simple_vocab_16e6.txt.gz"

@@ -1,4 +1,4 @@
-/* tests/test_train.c — the run loop end to end on synthetic datasets (core/synth.h) through the
+/* tests/test_train.c — the run loop end to end on synthetic datasets (core/gen/synth.h) through the
  * real readers, decoder and loader, with a tiny random CLIP:
  *   - every method in every setting (base2new, fewshot, cross_dataset, domain_generalization):
  *     the training loss goes down over the epochs and the first evaluation's accuracy ends
@@ -13,12 +13,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/clip_random.h"
-#include "core/clip_weights.h"
-#include "core/synth.h"
-#include "core/tokenizer.h"
-#include "core/train.h"
-#include "core/util.h"
+#include "core/gen/clip_random.h"
+#include "core/model/clip_weights.h"
+#include "core/gen/synth.h"
+#include "core/text/tokenizer.h"
+#include "core/train/train.h"
+#include "base/util.h"
 #include "kernels/ops.h"
 #include "results/checkpoint.h"
 #include "tests/testlib.h"

@@ -1,4 +1,4 @@
-/* tests/test_weights_shared.c — node-shared weights (core/clip_weights_shared.h): the host arena
+/* tests/test_weights_shared.c — node-shared weights (core/model/clip_weights_shared.h): the host arena
  * filled by clip_weights_load_host equals clip_model_load's arena bit for bit (F32, BF16 and F16
  * files, OpenAI and HF naming), and a model view on it has every tensor at the same offset, the
  * same logit scale and projection layout; a file of another size is refused. */
@@ -6,10 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/clip_random.h"
-#include "core/clip_weights.h"
-#include "core/clip_weights_shared.h"
-#include "core/util.h"
+#include "core/gen/clip_random.h"
+#include "core/model/clip_weights.h"
+#include "core/model/clip_weights_shared.h"
+#include "base/util.h"
 #include "kernels/ops.h"
 #include "tests/testlib.h"
 

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "core/util.h"  // defines: cg_fatal
+#include "base/util.h"  // defines: cg_fatal
 #include "kernels/backend.h"  // defines: the cpu_* prototypes, kernels/ops.h
 
 /* Elementwise loops below this many elements run on one thread: a parallel region costs a few

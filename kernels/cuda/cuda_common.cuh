@@ -11,11 +11,7 @@
 
 #include "kernels/backend.h"  // defines: the cuda_* prototypes (extern "C"), kernels/ops.h
 
-/* core/util.h is C (it uses _Noreturn): the two functions the backend needs, with C linkage */
-extern "C" {
-[[noreturn]] void cg_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void cg_error_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-}
+#include "base/util.h"        // defines: cg_fatal, cg_error_set (C linkage under nvcc)
 
 /* ---- checks: one generic macro, one function per library --------------------------------- */
 

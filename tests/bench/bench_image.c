@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/image.h"
-#include "core/util.h"
+#include "core/data/image.h"
+#include "base/util.h"
 
 #define W 500
 #define H 375

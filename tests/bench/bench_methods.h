@@ -16,13 +16,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/clip_random.h"
-#include "core/clip_weights.h"
-#include "core/method.h"
-#include "core/optim.h"
-#include "core/synth.h"
-#include "core/tokenizer.h"
-#include "core/util.h"
+#include "core/gen/clip_random.h"
+#include "core/model/clip_weights.h"
+#include "core/methods/method.h"
+#include "core/optim/optim.h"
+#include "core/gen/synth.h"
+#include "core/text/tokenizer.h"
+#include "base/util.h"
 #include "kernels/ops.h"
 
 #ifdef CG_HAVE_CUDA

@@ -1,5 +1,5 @@
 /* tests/bench/bench_methods_deep.c — one training step (forward, loss, backward, optimiser
- * step) of MaPLe, MuDPT and MMRL with ViT-B/16 dimensions (random weights, core/clip_random.h)
+ * step) of MaPLe, MuDPT and MMRL with ViT-B/16 dimensions (random weights, core/gen/clip_random.h)
  * at the published batch size 4 (BENCH_BATCH_DEEP overrides) with 50 classes (Caltech101's first 50 class names, the
  * published defaults of each method: MaPLe depth 9, MuDPT depth 9, MMRL layers 6–12 with
  * AdamW), in ms, next to the same step computed the way the official code computes it in
@@ -11,7 +11,7 @@
  * Backend ($CLIPGRID_BACKEND), precision ($CLIPGRID_PRECISION), the reference's Python and its
  * --device/--half: tests/bench/bench_methods.h. Not a test: it asserts nothing about speed.
  *   bench_methods_deep [threads (0 = all)] [reps (2)] [--no-ref] [--methods maple,mudpt,mmrl] */
-#include "core/zeroshot.h"
+#include "core/methods/zeroshot.h"
 #include "tests/bench/bench_methods.h"
 
 #define N_CLASSES 50

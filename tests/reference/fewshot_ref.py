@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""tests/reference/fewshot_ref.py — reference values for core/pyrandom.c and core/fewshot.c,
+"""tests/reference/fewshot_ref.py — reference values for core/base/pyrandom.c and core/data/fewshot.c,
 made with Python's own `random` module (CPython 3.11, Debian 12).
 
 Writes tests/data/pyrandom_ref.txt (raw generator values: getrandbits, random(), _randbelow and

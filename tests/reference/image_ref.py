@@ -19,7 +19,7 @@ and /rrc (boxes of get_params for many sizes and draw sequences; torchvision its
 re-statement must agree), /norm_lut [3, 256] (ToTensor + Normalize of every value), /bad (files
 Pillow refuses). Draws are multiples of 2^-24 so that float32 storage keeps them exact.
 
-How a draw u becomes torchvision's randomness (the same rule as core/image.h rrc_params):
+How a draw u becomes torchvision's randomness (the same rule as core/data/image.h rrc_params):
 torch.empty(1).uniform_(a, b) → float32(a32 + u·(b32 − a32)); torch.randint(lo, hi) →
 lo + floor(u·(hi − lo)); torch.rand(1) → u.
 """

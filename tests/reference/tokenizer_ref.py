@@ -196,7 +196,7 @@ class Tokenizer:
 
 
 # ------------------------------------------------------------------------------------------------
-# an emulation of ftfy 6 fix_text without fix_encoding (the subset core/tokenizer_clean.c does),
+# an emulation of ftfy 6 fix_text without fix_encoding (the subset core/text/tokenizer_clean.c does),
 # used only to choose and to check test cases
 
 def _html_entities():

@@ -309,7 +309,7 @@ def main():
             "of CLIP's tokenizer); text tower over all 77 rows with the causal mask, pooled at argmax(ids); "
             "features L2-normalised; logits = exp(logit_scale) * img @ txt.T; loss = mean cross-entropy of "
             "step0/logits (ZeroshotCLIP has no loss). Model: `clipgrid make-model %s %s`, the seeded random "
-            "CLIP of core/clip_random.h (seed = the generator seed %d), regenerated in Python and checked bit "
+            "CLIP of core/gen/clip_random.h (seed = the generator seed %d), regenerated in Python and checked bit "
             "for bit against the C-written file. Images: NumPy RandomState(image_seed), training batch then "
             "test batch, integers 0..255 / 255, normalised with image_mean/image_std in float32. Each float "
             "dataset has fp64_rel_err = max|x32 - x64| / max|x64| and fp64_max_abs_err against a float64 run "

@@ -1,0 +1,280 @@
+/* core/methods/method_maple.c — MaPLe (methods.md §1): a shallow text prompt P_0 in place of the
+ * words "a photo" of "a photo of a {class}.", deep text prompts P_1..P_{J−1} replacing those
+ * rows before blocks 1..J−1, and one coupling Linear F_i (text width → vision width) per depth
+ * giving the vision prompts: F_0(P_0) appended after the patches before ln_pre, F_i(P_i)
+ * replacing the last n rows before block i. Loss: cross-entropy of exp(logit_scale)·cos.
+ * In a rank group each rank encodes its slice of the class prompts (ClassSplit); features are
+ * gathered, their gradients summed. Learnable tensors keep the official names. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/model/clip_tower.h"
+#include "core/methods/method_deep.h"
+#include "core/methods/method_impl.h"
+#include "base/util.h"
+
+typedef struct {
+    int n, J, D, W, N, E;   /* context rows, depth, text/vision widths, vision tokens, embed */
+    DeepPrompts prompts;
+    int have_classes;
+    ClassSplit cs;          /* this rank's classes of the group's split */
+    float *txt_cache;       /* eval: raw text features [C,E] */
+    long cache_version;
+} Maple;
+
+/* the prompt vectors of one forward pass and their gradients */
+typedef struct {
+    DeepText text;          /* this rank's classes, P_0 at rows 1..n; every class's features */
+    float *vis;             /* [J,n,W]: F_0(P_0), F_1(P_1), … */
+    float *d_vis;
+    PromptPlan tplan, vplan;
+} MapleStep;
+
+static Maple *st(Method *m) { return m->state; }
+
+static void name_cpt(char *b, size_t cap, int k) {
+    snprintf(b, cap, "prompt_learner.compound_prompts_text.%d", k);
+}
+static void name_proj(char *b, size_t cap, int k, const char *what) {
+    if (k < 0) snprintf(b, cap, "prompt_learner.proj.%s", what);
+    else snprintf(b, cap, "prompt_learner.compound_prompt_projections.%d.%s", k, what);
+}
+
+/* depth i (0 = shallow): the text prompt P_i and the coupling F_i */
+static float *prompt_text(Method *m, int i, int grad) {
+    char b[96];
+    if (i == 0) return grad ? param_grad(&m->params, "prompt_learner.ctx")
+                            : param_data(&m->params, "prompt_learner.ctx");
+    name_cpt(b, sizeof b, i - 1);
+    return grad ? param_grad(&m->params, b) : param_data(&m->params, b);
+}
+static float *coupling(Method *m, int i, const char *what, int grad) {
+    char b[96];
+    name_proj(b, sizeof b, i - 1, what);
+    return grad ? param_grad(&m->params, b) : param_data(&m->params, b);
+}
+
+static int maple_build(Method *m) {
+    const MethodConfig *c = &m->env.cfg;
+    const ClipModel *clip = m->env.clip;
+    Maple *s = cg_calloc(1, sizeof *s);
+    m->state = s;
+    s->n = c->n_ctx, s->J = c->prompt_depth;
+    s->D = clip->cfg.txt.width, s->W = clip->cfg.vis.width;
+    s->N = clip->cfg.vis_tokens, s->E = clip->cfg.embed;
+    if (s->n < 1 || s->J < 1 || s->J > clip->cfg.txt.layers || s->J > clip->cfg.vis.layers) {
+        cg_error_set("maple: n_ctx %d and prompt depth %d (1..%d) are out of range", s->n, s->J,
+                     clip->cfg.txt.layers);
+        return -1;
+    }
+    char b[96];
+    deep_declare(m, "prompt_learner.ctx", s->n, s->D, 0);
+    deep_declare(m, "prompt_learner.proj.weight", s->W, s->D, 0);
+    deep_declare(m, "prompt_learner.proj.bias", s->W, 0, 0);
+    for (int k = 0; k < s->J - 1; k++) name_cpt(b, sizeof b, k), deep_declare(m, b, s->n, s->D, 0);
+    for (int k = 0; k < s->J - 1; k++) {
+        name_proj(b, sizeof b, k, "weight"), deep_declare(m, b, s->W, s->D, 0);
+        name_proj(b, sizeof b, k, "bias"), deep_declare(m, b, s->W, 0, 0);
+    }
+    param_alloc(&m->params);
+    /* initial values (methods.md §1.1): ctx from the words of ctx_init when n ≤ 4, else N(0, .02²) */
+    if (c->ctx_init[0] && s->n <= 4) {
+        if (deep_init_words(m, "prompt_learner.ctx", c->ctx_init, s->n)) return -1;
+    } else {
+        deep_init_normal(m, "prompt_learner.ctx", 0.02);
+    }
+    double bound = deep_linear_bound(s->D);
+    deep_init_uniform(m, "prompt_learner.proj.weight", bound);
+    deep_init_uniform(m, "prompt_learner.proj.bias", bound);
+    for (int k = 0; k < s->J - 1; k++) name_cpt(b, sizeof b, k), deep_init_normal(m, b, 0.02);
+    for (int k = 0; k < s->J - 1; k++) { /* one template Linear, copied to every depth */
+        char w0[96], b0[96], wk[96], bk[96];
+        name_proj(w0, sizeof w0, 0, "weight"), name_proj(b0, sizeof b0, 0, "bias");
+        name_proj(wk, sizeof wk, k, "weight"), name_proj(bk, sizeof bk, k, "bias");
+        if (k == 0) deep_init_uniform(m, w0, bound), deep_init_uniform(m, b0, bound);
+        else deep_init_copy(m, wk, w0), deep_init_copy(m, bk, b0);
+    }
+    return 0;
+}
+
+static int maple_set_classes(Method *m, const char *const *classnames, int C, const char *dataset) {
+    Maple *s = st(m);
+    const MethodConfig *c = &m->env.cfg;
+    char prefix[160] = "", tmpl[200];
+    if (c->ctx_init[0] && s->n <= 4) {
+        snprintf(prefix, sizeof prefix, "%s", c->ctx_init);
+        for (char *p = prefix; *p; p++) *p = *p == '_' ? ' ' : *p;
+    } else {
+        for (int i = 0; i < s->n && strlen(prefix) + 3 < sizeof prefix; i++)
+            strcat(prefix, i ? " X" : "X");
+    }
+    deep_prefix_template(tmpl, sizeof tmpl, prefix);
+    DeepPrompts dp;
+    if (deep_prompts_build(&dp, m, tmpl, classnames, C)) return -1;
+    if (dp.T < s->n + 2) {
+        deep_prompts_free(&dp);
+        cg_error_set("maple: class prompts shorter than the %d context rows", s->n);
+        return -1;
+    }
+    if (s->have_classes) deep_prompts_free(&s->prompts), class_split_free(&s->cs);
+    s->prompts = dp, s->have_classes = 1, m->C = C;
+    class_split_init(&s->cs, m->env.comm, C, s->E);
+    if (s->txt_cache) k_free(s->txt_cache), s->txt_cache = NULL;
+    return 0;
+}
+
+/* vision prompts F_i(P_i) for i < J into step->vis [J,n,W] */
+static void vision_prompts(Method *m, MapleStep *p) {
+    Maple *s = st(m);
+    size_t nw = (size_t)s->n * s->W;
+    p->vis = k_alloc((size_t)s->J * nw), p->d_vis = k_alloc((size_t)s->J * nw);
+    for (int i = 0; i < s->J; i++)
+        op_matmul(p->vis + i * nw, prompt_text(m, i, 0), coupling(m, i, "weight", 0),
+                  coupling(m, i, "bias", 0), s->n, s->D, s->W, K_W_OUT_IN, 0);
+}
+
+/* the plans: text rows 1..n replaced by P_i before block i; vision F_0(P_0) inserted after the
+ * patches before ln_pre, F_i(P_i) replacing the last n rows before block i */
+static void build_plans(Method *m, MapleStep *p, int grad) {
+    Maple *s = st(m);
+    size_t nw = (size_t)s->n * s->W;
+    p->tplan.n = p->vplan.n = 0;
+    plan_add(&p->vplan, PLAN_INSERT, -1, s->N, s->n, 0, p->vis, grad ? p->d_vis : NULL);
+    for (int i = 1; i < s->J; i++) {
+        plan_add(&p->tplan, PLAN_REPLACE, i, 1, s->n, 0, prompt_text(m, i, 0),
+                 grad ? prompt_text(m, i, 1) : NULL);
+        plan_add(&p->vplan, PLAN_REPLACE, i, s->N, s->n, 0, p->vis + i * nw,
+                 grad ? p->d_vis + i * nw : NULL);
+    }
+}
+
+static void run_text(Method *m, MapleStep *p, int grad) {
+    Maple *s = st(m);
+    deep_text_forward(&p->text, m, &s->prompts, &s->cs, prompt_text(m, 0, 0), s->n, &p->tplan, 0,
+                      grad);
+}
+
+static TowerRun *run_vision(Method *m, MapleStep *p, const float *images, int b, int grad) {
+    TowerInput in = tower_input_defaults();
+    in.B = b, in.images = images, in.plan = &p->vplan, in.want_grad = grad;
+    return tower_forward(m->env.clip, TOWER_VISION, &in);
+}
+
+static void step_free(MapleStep *p) {
+    deep_text_free(&p->text);
+    if (p->vis) k_free(p->vis);
+    if (p->d_vis) k_free(p->d_vis);
+}
+
+static void record_step(Method *m, MapleStep *p, TowerRun *vr, CosHead *h, int b) {
+    Maple *s = st(m);
+    if (!m->record) return;
+    deep_record(m, "visual_shallow_prompt", p->vis, s->n, s->W, 0);
+    if (s->J > 1)
+        deep_record(m, "visual_deep_prompts", p->vis + (size_t)s->n * s->W, s->J - 1, s->n, s->W);
+    deep_record(m, "image_features_raw", tower_features(vr), b, s->E, 0);
+    deep_record(m, "image_features", h->img_n, b, s->E, 0);
+    deep_record(m, "text_features_raw", p->text.feat, m->C, s->E, 0);
+    deep_record(m, "text_features", h->txt_n, m->C, s->E, 0);
+    deep_record(m, "logits", h->logits, b, m->C, 0);
+}
+
+/* gradients of the coupling Linears and of P_i from the vision-prompt gradients */
+static void coupling_backward(Method *m, MapleStep *p) {
+    Maple *s = st(m);
+    size_t nw = (size_t)s->n * s->W;
+    for (int i = 0; i < s->J; i++)
+        op_dense_backward(prompt_text(m, i, 1), coupling(m, i, "weight", 1),
+                          coupling(m, i, "bias", 1), p->d_vis + i * nw, prompt_text(m, i, 0),
+                          coupling(m, i, "weight", 0), s->n, s->D, s->W, 1);
+}
+
+static double maple_forward_backward(Method *m, const float *images, const int *labels, int b,
+                                     int b_global) {
+    Maple *s = st(m);
+    if (!s->have_classes) cg_fatal("maple: forward_backward before set_classes");
+    if (s->txt_cache) k_free(s->txt_cache), s->txt_cache = NULL;
+    int C = m->C, E = s->E;
+    MapleStep p = {0};
+    vision_prompts(m, &p);
+    build_plans(m, &p, 1);
+    TowerRun *vr = run_vision(m, &p, images, b, 1);
+    run_text(m, &p, 1);
+    CosHead h;
+    cos_head_forward(&h, tower_features(vr), p.text.feat, b, C, E, expf(m->env.clip->logit_scale));
+    record_step(m, &p, vr, &h, b);
+    float *dimg = k_alloc((size_t)b * E), *dtxt = k_alloc((size_t)C * E);
+    double loss = cos_head_ce(&h, labels, b_global, dimg, dtxt);
+    tower_backward(vr, NULL, dimg);
+    deep_text_backward(&p.text, m, &s->cs, dtxt, prompt_text(m, 0, 1), s->n);
+    coupling_backward(m, &p);
+    k_free(dimg), k_free(dtxt);
+    cos_head_free(&h);
+    tower_free(vr);
+    step_free(&p);
+    return loss;
+}
+
+/* raw text features of the current classes (cached until the parameters change) */
+static const float *eval_text(Method *m) {
+    Maple *s = st(m);
+    if (s->txt_cache && s->cache_version == m->params_version) return s->txt_cache;
+    if (s->txt_cache) k_free(s->txt_cache);
+    MapleStep p = {0};
+    vision_prompts(m, &p);
+    build_plans(m, &p, 0);
+    run_text(m, &p, 0);
+    s->txt_cache = p.text.feat, p.text.feat = NULL;
+    s->cache_version = m->params_version;
+    step_free(&p);
+    return s->txt_cache;
+}
+
+static void maple_logits(Method *m, const float *images, int b, EvalMode mode, float *logits) {
+    Maple *s = st(m);
+    if (!s->have_classes) cg_fatal("maple: logits before set_classes");
+    const float *txt = eval_text(m);
+    MapleStep p = {0};
+    vision_prompts(m, &p);
+    build_plans(m, &p, 0);
+    TowerRun *vr = run_vision(m, &p, images, b, 0);
+    CosHead h;
+    cos_head_forward(&h, tower_features(vr), txt, b, m->C, s->E, expf(m->env.clip->logit_scale));
+    deep_logits_to_host(logits, h.logits, b, m->C);
+    if (m->record) deep_record(m, "logits", h.logits, b, m->C, 0);
+    cos_head_free(&h);
+    tower_free(vr);
+    step_free(&p);
+}
+
+static void maple_destroy(Method *m) {
+    Maple *s = st(m);
+    if (!s) return;
+    if (s->have_classes) deep_prompts_free(&s->prompts), class_split_free(&s->cs);
+    if (s->txt_cache) k_free(s->txt_cache);
+    free(s);
+    m->state = NULL;
+}
+
+const MethodOps maple_ops = {
+    .name = "maple",
+    .build = maple_build,
+    .set_classes = maple_set_classes,
+    .forward_backward = maple_forward_backward,
+    .logits = maple_logits,
+    .destroy = maple_destroy,
+};
+
+/* methods.md §1.7: base-to-novel (and few-shot, which has no official config) with the
+ * vit_b16_c2_ep5_batch4_2ctx config; cross-dataset / domain generalisation with J = 3, 2 epochs */
+void maple_config_defaults(MethodConfig *c, const char *setting, const char *dataset) {
+    (void)dataset;
+    c->n_ctx = 2;
+    snprintf(c->ctx_init, sizeof c->ctx_init, "a photo of a");
+    c->batch = 4, c->test_batch = 100;
+    c->prompt_depth = 9, c->epochs = 5, c->lr = 0.0035;
+    if (setting && (!strcmp(setting, "cross_dataset") || !strcmp(setting, "domain_generalization")))
+        c->prompt_depth = 3, c->epochs = 2, c->lr = 0.0026;
+}
