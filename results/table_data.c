@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "core/methods/registry.h"
 
 static const char *const DATASETS[][2] = {
     {"imagenet", "ImageNet"}, {"caltech101", "Caltech101"}, {"oxford_pets", "OxfordPets"},
@@ -16,9 +17,6 @@ static const char *const DATASETS[][2] = {
     {"eurosat", "EuroSAT"}, {"ucf101", "UCF101"}, {"imagenetv2", "ImageNet-V2"},
     {"imagenet_sketch", "ImageNet-Sketch"}, {"imagenet_a", "ImageNet-A"},
     {"imagenet_r", "ImageNet-R"}, {NULL, NULL}};
-static const char *const METHODS[][2] = {
-    {"zsclip", "CLIP"}, {"coop", "CoOp"}, {"cocoop", "CoCoOp"}, {"maple", "MaPLe"},
-    {"mudpt", "MuDPT"}, {"mmrl", "MMRL"}, {NULL, NULL}};
 static const char *const LABELS[] = {"base", "new", "test", NULL};
 
 static int rank_in(const char *const table[][2], const char *name) {
@@ -28,14 +26,20 @@ static int rank_in(const char *const table[][2], const char *name) {
     return i;
 }
 
+/* the registry's order (core/methods/registry.h); unknown methods last */
+static int method_rank_(const char *name) {
+    int k = method_kind_from_name(name);
+    return k < 0 ? METHOD_COUNT : k;
+}
+
 const char *dataset_display(const char *name) {
     int i = rank_in(DATASETS, name);
     return DATASETS[i][0] ? DATASETS[i][1] : name;
 }
 
 void method_display(const TableMethod *mk, int show_shots, char *buf, size_t cap) {
-    int i = rank_in(METHODS, mk->method);
-    const char *name = METHODS[i][0] ? METHODS[i][1] : mk->method;
+    const MethodDesc *d = method_find(mk->method);
+    const char *name = d ? d->display : mk->method;
     int k = snprintf(buf, cap, "%s", name);
     if (mk->variant[0] && k >= 0 && (size_t)k < cap)
         k += snprintf(buf + k, cap - (size_t)k, " (%s)", mk->variant);
@@ -173,7 +177,7 @@ void free_names(char **names, int n) {
 
 static int cmp_method(const void *a, const void *b) {
     const TableMethod *x = a, *y = b;
-    int d = rank_in(METHODS, x->method) - rank_in(METHODS, y->method);
+    int d = method_rank_(x->method) - method_rank_(y->method);
     if (!d) d = strcmp(x->method, y->method);
     if (!d) d = strcmp(x->variant, y->variant);
     if (!d) d = x->shots - y->shots;

@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "core/model/clip_weights.h"
-#include "core/methods/method.h"
-#include "core/optim/optim.h"
+#include "core/methods/registry.h"
+#include "core/train/step.h"
 #include "core/text/tokenizer.h"
 #include "base/util.h"
 #include "results/h5read.h"
@@ -44,16 +44,6 @@ static const ClipModel *ctx_model(GoldenCtx *g, const char *path) {
     if (clip_model_load(&g->model, path) != 0) return NULL;
     g->model_path = cg_strdup(path), g->loaded = 1;
     return &g->model;
-}
-
-static int kind_of_trainer(const char *t) {
-    static const struct { const char *trainer; MethodKind kind; } T[] = {
-        {"ZeroshotCLIP", METHOD_ZSCLIP}, {"CoOp", METHOD_COOP}, {"CoCoOp", METHOD_COCOOP},
-        {"MaPLe", METHOD_MAPLE}, {"UUMuDPT", METHOD_MUDPT}, {"MuDPT", METHOD_MUDPT},
-        {"MMRL", METHOD_MMRL}};
-    for (size_t i = 0; i < sizeof T / sizeof T[0]; i++)
-        if (!strcmp(t, T[i].trainer)) return T[i].kind;
-    return method_kind_from_name(t);
 }
 
 /* ---- comparisons ------------------------------------------------------------------------- */
@@ -158,47 +148,59 @@ static void copy_attr_string(hid_t f, const char *name, char *dst, size_t cap) {
     free(s);
 }
 
-static int attr_int(hid_t f, const char *name, int *dst) {
-    double v;
-    if (gh5_attr_numbers(f, "/config", name, &v, 1) != 1) return 0;
-    *dst = (int)v;
+/* the text of /config attribute `name` as a sweep file would give it ("4", "0.002",
+ * "a photo of a", "[2, 3]"); 0 when absent */
+static int attr_text(hid_t f, const char *name, char *buf, size_t cap) {
+    if (H5Aexists_by_name(f, "/config", name, H5P_DEFAULT) <= 0) return 0;
+    hid_t a = H5Aopen_by_name(f, "/config", name, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t ty = H5Aget_type(a);
+    int is_string = H5Tget_class(ty) == H5T_STRING;
+    H5Tclose(ty), H5Aclose(a);
+    if (is_string) {
+        copy_attr_string(f, name, buf, cap);
+        return 1;
+    }
+    double v[16];
+    int n = gh5_attr_numbers(f, "/config", name, v, 16);
+    if (n <= 0) return 0;
+    size_t l = 0;
+    if (n > 1) l += (size_t)snprintf(buf, cap, "[");
+    for (int i = 0; i < n && l < cap; i++)
+        l += (size_t)snprintf(buf + l, cap - l, "%s%.17g", i ? ", " : "", v[i]);
+    if (n > 1 && l < cap) snprintf(buf + l, cap - l, "]");
     return 1;
 }
 
-static void attr_double(hid_t f, const char *name, double *dst) {
-    double v;
-    if (gh5_attr_numbers(f, "/config", name, &v, 1) == 1) *dst = v;
+/* the fixtures' names for a few options (the official config keys), tried before the key */
+static const char *fixture_name(const char *key, int second) {
+    static const struct { const char *key, *names[2]; } A[] = {
+        {"n_ctx", {"n_ctx_config", "n_ctx"}},     {"depth", {"prompt_depth", "deep_prompt_depth"}},
+        {"optim", {"optimizer", NULL}},           {"batch", {"batch_size", NULL}},
+        {"test_batch", {"test_batch_size", NULL}}, {"prompt_depth", {NULL, NULL}},
+    };
+    for (size_t i = 0; i < sizeof A / sizeof A[0]; i++)
+        if (!strcmp(A[i].key, key)) return A[i].names[second];
+    return second ? NULL : key;
 }
 
-/* the method's options from the /config attributes over its published defaults */
-static MethodConfig config_from_fixture(hid_t f, MethodKind kind, const char *dataset) {
+/* the method's options from the /config attributes over its published defaults: every key of
+ * the method (core/methods/registry.h) whose attribute the fixture has */
+static MethodConfig config_from_fixture(GoldenTally *t, hid_t f, MethodKind kind,
+                                        const char *dataset) {
     MethodConfig c;
     method_config_defaults(&c, kind, "base2new", dataset);
-    if (!attr_int(f, "n_ctx_config", &c.n_ctx)) attr_int(f, "n_ctx", &c.n_ctx);
-    c.ctx_init[0] = H5Aexists_by_name(f, "/config", "ctx_init", H5P_DEFAULT) > 0 ? 0 : c.ctx_init[0];
-    copy_attr_string(f, "ctx_init", c.ctx_init, sizeof c.ctx_init);
-    attr_int(f, "csc", &c.csc);
-    copy_attr_string(f, "class_token_position", c.class_token_position, sizeof c.class_token_position);
-    if (!attr_int(f, "prompt_depth", &c.prompt_depth)) attr_int(f, "deep_prompt_depth", &c.prompt_depth);
-    attr_double(f, "alpha", &c.alpha);
-    attr_double(f, "reg_weight", &c.reg_weight);
-    double layers[16];
-    int nl = gh5_attr_numbers(f, "/config", "rep_layers", layers, 16);
-    if (nl > 0) {
-        c.n_rep_layers = nl;
-        for (int i = 0; i < nl; i++) c.rep_layers[i] = (int)layers[i];
+    const MethodKey *keys = method_keys();
+    char text[1024];
+    for (int i = 0; keys[i].key; i++) {
+        if (!(keys[i].methods & (1u << kind))) continue;
+        for (int k = 0; k < 2; k++) {
+            const char *name = fixture_name(keys[i].key, k);
+            if (!name || !attr_text(f, name, text, sizeof text)) continue;
+            if (method_option_set(&c, keys[i].key, text) != 0) golden_verdict(t, name, 0, cg_error());
+            break;
+        }
     }
-    attr_int(f, "rep_dim", &c.rep_dim);
-    attr_int(f, "n_rep_tokens", &c.n_rep_tokens);
-    copy_attr_string(f, "template", c.template_str, sizeof c.template_str);
-    copy_attr_string(f, "optimizer", c.optim, sizeof c.optim);
-    attr_double(f, "lr", &c.lr);
-    attr_double(f, "momentum", &c.momentum);
-    attr_double(f, "weight_decay", &c.weight_decay);
-    attr_int(f, "batch_size", &c.batch);
-    attr_int(f, "test_batch_size", &c.test_batch);
-    copy_attr_string(f, "precision", c.precision, sizeof c.precision);
-    c.warmup_epochs = 0;
+    c.train.warmup_epochs = 0;
     return c;
 }
 
@@ -442,9 +444,11 @@ static float *download_params(Method *m) {
     return h;
 }
 
+/* forward and backward through the one training step (no update): the global loss */
 static double run_fb(Method *m, const Inputs *in) {
-    if (m->params.n) k_zero(m->params.grad, m->params.n);
-    return m->ops->forward_backward(m, in->images, in->labels, in->B, in->B);
+    StepResult r;
+    if (train_step(m, NULL, in->images, in->labels, in->B, in->B, 0, &r) != 0) return NAN;
+    return r.loss;
 }
 
 /* step 0: records, loss, gradients; returns host gradients (caller frees) */
@@ -480,7 +484,7 @@ static void golden_steps(GoldenTally *t, hid_t f, Method *m, const Inputs *in, c
     if (m->params.n) k_upload(m->params.data, init, m->params.n);
     m->params_version++;
     Optimizer opt;
-    if (optim_init(&opt, cfg, m->params.n) != 0) {
+    if (optim_init(&opt, &cfg->train, m->params.n) != 0) {
         golden_verdict(t, grp, 0, cg_error());
         free(losses), free(lrs);
         return;
@@ -488,9 +492,8 @@ static void golden_steps(GoldenTally *t, hid_t f, Method *m, const Inputs *in, c
     double *got = cg_malloc(nl * sizeof(double)), lr_sum = 0;
     for (size_t k = 0; k < nl; k++) {
         lr_sum += lrs[k]; /* an ill-conditioned AdamW element moves at most about lr per step */
-        got[k] = run_fb(m, in);
-        optim_step(&opt, m->params.data, m->params.grad, lrs[k]);
-        m->params_version++;
+        StepResult r;
+        got[k] = train_step(m, &opt, in->images, in->labels, in->B, in->B, lrs[k], &r) ? NAN : r.loss;
         float *h = download_params(m);
         char full[128], dig[128];
         snprintf(full, sizeof full, "%s/params_after_step%zu", grp, k + 1);
@@ -517,7 +520,7 @@ static void golden_eval(GoldenTally *t, hid_t f, Method *m, const Inputs *in, co
     float *lg = cg_malloc((size_t)TB * C * sizeof(float));
     char path[256];
     m->record = 1;
-    m->ops->logits(m, in->test_images, TB, EVAL_DEFAULT, lg);
+    method_logits(m, in->test_images, TB, EVAL_DEFAULT, lg);
     m->record = 0;
     snprintf(path, sizeof path, "%s/logits", grp);
     check_host(t, f, path, lg, (size_t)TB * C, TOL_FEAT, "rel", 0, NULL);
@@ -528,7 +531,7 @@ static void golden_eval(GoldenTally *t, hid_t f, Method *m, const Inputs *in, co
     for (int i = 0; i < 2; i++) {
         snprintf(path, sizeof path, "%s/%s", grp, modes[i].name);
         if (!h5r_exists(f, path)) continue;
-        m->ops->logits(m, in->test_images, TB, modes[i].mode, lg);
+        method_logits(m, in->test_images, TB, modes[i].mode, lg);
         check_host(t, f, path, lg, (size_t)TB * C, TOL_FEAT, "rel", 0, NULL);
     }
     free(lg);
@@ -537,11 +540,12 @@ static void golden_eval(GoldenTally *t, hid_t f, Method *m, const Inputs *in, co
 /* the AdamW run's settings from the /steps_adamw attributes */
 static MethodConfig adamw_config(hid_t f, MethodConfig c) {
     double v[2];
-    strcpy(c.optim, "adamw");
-    if (gh5_attr_numbers(f, "/steps_adamw", "lr", v, 1) == 1) c.lr = v[0];
-    if (gh5_attr_numbers(f, "/steps_adamw", "betas", v, 2) == 2) c.beta1 = v[0], c.beta2 = v[1];
-    if (gh5_attr_numbers(f, "/steps_adamw", "eps", v, 1) == 1) c.eps = v[0];
-    if (gh5_attr_numbers(f, "/steps_adamw", "weight_decay", v, 1) == 1) c.weight_decay = v[0];
+    TrainConfig *t = &c.train;
+    strcpy(t->optim, "adamw");
+    if (gh5_attr_numbers(f, "/steps_adamw", "lr", v, 1) == 1) t->lr = v[0];
+    if (gh5_attr_numbers(f, "/steps_adamw", "betas", v, 2) == 2) t->beta1 = v[0], t->beta2 = v[1];
+    if (gh5_attr_numbers(f, "/steps_adamw", "eps", v, 1) == 1) t->eps = v[0];
+    if (gh5_attr_numbers(f, "/steps_adamw", "weight_decay", v, 1) == 1) t->weight_decay = v[0];
     return c;
 }
 
@@ -569,19 +573,16 @@ static void golden_method(GoldenTally *t, hid_t f, GoldenCtx *g, const ClipModel
     int C = 0;
     char **names = h5r_attr_strings(f, "/config", "classnames", &C);
     if (!names) return golden_verdict(t, "config/classnames", 0, cg_error());
-    MethodEnv env = {.clip = clip, .tok = g->tok, .cfg = config_from_fixture(f, kind, dataset),
+    MethodEnv env = {.clip = clip, .tok = g->tok, .cfg = config_from_fixture(t, f, kind, dataset),
                      .comm = comm_self()};
-    reduced_precision = strcmp(env.cfg.precision, "fp32") != 0; /* the fixture's */
-    if (g->precision) snprintf(env.cfg.precision, sizeof env.cfg.precision, "%s", g->precision);
-    if (k_set_matmul_precision(env.cfg.precision) != 0) {
-        h5r_free_strings(names, C);
-        return golden_verdict(t, "precision", 0, cg_error());
-    }
+    char *prec = env.cfg.train.precision;
+    reduced_precision = strcmp(prec, "fp32") != 0; /* the fixture's */
+    if (g->precision) snprintf(prec, sizeof env.cfg.train.precision, "%s", g->precision);
     if (reduced_precision)
-        printf("  products in %s: each dataset within %.0f x its p_noise_rel (relative)\n",
-               env.cfg.precision, NOISE_FACTOR);
+        printf("  products in %s: each dataset within %.0f x its p_noise_rel (relative)\n", prec,
+               NOISE_FACTOR);
     else if (g->precision)
-        printf("  products in %s\n", env.cfg.precision);
+        printf("  products in %s\n", prec);
     snprintf(env.dataset, sizeof env.dataset, "%s", dataset);
     double seed = 1;
     gh5_attr_numbers(f, "/config", "seed", &seed, 1);
@@ -592,7 +593,7 @@ static void golden_method(GoldenTally *t, hid_t f, GoldenCtx *g, const ClipModel
         golden_verdict(t, "method", 0, cg_error());
     } else {
         m->record = 1;
-        int rc = m->ops->set_classes(m, (const char *const *)names, C, dataset);
+        int rc = method_set_classes(m, (const char *const *)names, C, dataset);
         m->record = 0;
         if (rc != 0) golden_verdict(t, "set_classes", 0, cg_error());
         else if (load_init(t, f, m) == 0 && read_inputs(t, f, &in) == 0) {
@@ -614,7 +615,6 @@ static void golden_method(GoldenTally *t, hid_t f, GoldenCtx *g, const ClipModel
     free_inputs(&in);
     method_free(m);
     h5r_free_strings(names, C);
-    (void)k_set_matmul_precision("fp32");
     reduced_precision = 0;
 }
 
@@ -629,7 +629,8 @@ static void golden_file(GoldenTally *t, GoldenCtx *g, const char *path) {
     } else {
         char *dir = cg_dirname(path), *mpath = cg_path_join(dir, model_file);
         const ClipModel *m = ctx_model(g, mpath);
-        int kind = kind_of_trainer(trainer);
+        const MethodDesc *d = method_find_trainer(trainer);
+        int kind = d ? method_kind_from_name(d->name) : -1;
         if (!m) golden_verdict(t, "model", 0, cg_error());
         else if (kind < 0) {
             char msg[256];
@@ -646,7 +647,7 @@ static void golden_usage(FILE *o) {
     fprintf(o, "usage: clipgrid golden [--vocab FILE] [--threads N] [--precision P] FIXTURE.h5...\n"
                "Runs each fixture (format of shared/fixtures/official/README.md) with the model named\n"
                "by its /config attribute model_file (resolved in the fixture's folder) through the\n"
-               "method its trainer names (ZeroshotCLIP, CoOp, CoCoOp, MaPLe, UUMuDPT, MMRL): step-0\n"
+               "method its trainer names (the official TRAINER.NAME of a registered method, e.g. CoOp): step-0\n"
                "records, loss and gradients, the optimiser steps, the evaluation logits. Prints, per\n"
                "tensor, the largest absolute and relative error; exits 1 on any failure.\n"
                "The products run at the fixture's /config precision (fp32 when absent), or at P\n"

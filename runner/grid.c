@@ -61,45 +61,40 @@ static double tower_(const TowerDims *t, double T) {
     return t->layers * (2.0 * T * (4.0 * d * d + 2.0 * d * m) + 4.0 * T * T * d);
 }
 
-static int extra_vis_tokens_(const SweepCell *c) {
-    switch (c->method) {
-    case METHOD_MAPLE: case METHOD_MUDPT: return c->mc.n_ctx;
-    case METHOD_MMRL: return c->mc.n_rep_tokens;
-    default: return 0;
-    }
+/* the method's cost model (core/methods/method.h MethodCost) */
+static MethodCost cost_of_(const SweepCell *c) {
+    return method_at(c->method)->cost(&c->mc);
 }
 
 static double image_flops_(const ClipConfig *cfg, const SweepCell *c) {
     double g2 = (double)cfg->grid * cfg->grid;
-    return tower_(&cfg->vis, g2 + 1 + extra_vis_tokens_(c)) +
+    return tower_(&cfg->vis, g2 + 1 + cost_of_(c).extra_image_tokens) +
            2.0 * g2 * 3.0 * cfg->patch * cfg->patch * cfg->vis.width;
 }
 
 static double text_flops_(const ClipConfig *cfg, const SweepCell *c) {
-    double T = 12 + (c->method == METHOD_ZSCLIP || c->method == METHOD_MMRL ? 0 : c->mc.n_ctx);
+    double T = 12 + cost_of_(c).extra_text_tokens;
     if (T > cfg->context) T = cfg->context;
     return tower_(&cfg->txt, T);
 }
 
 static double eval_flops_(const ClipConfig *cfg, const SweepCell *c, double n_test, double C) {
     double f = n_test * image_flops_(cfg, c) + C * text_flops_(cfg, c);
-    if (c->method == METHOD_COCOOP) f += n_test * C * text_flops_(cfg, c);
+    if (cost_of_(c).text_per_image) f += n_test * C * text_flops_(cfg, c);
     return f;
 }
 
 static double train_flops_(const ClipConfig *cfg, const SweepCell *c, const GridDataset *d,
                            double C) {
-    if (c->method == METHOD_ZSCLIP || c->mc.epochs <= 0) return 0;
-    double B = c->mc.batch > 0 ? c->mc.batch : 1;
+    if (!method_at(c->method)->trains || c->mc.train.epochs <= 0) return 0;
+    double B = c->mc.train.batch > 0 ? c->mc.train.batch : 1;
     double n = c->shots > 0 ? (double)c->shots * C : d->n_train;
     double steps = n >= B ? floor(n / B) : 1, b = n >= B ? B : n;
-    double img = image_flops_(cfg, c), txt = text_flops_(cfg, c), step;
-    switch (c->method) {
-    case METHOD_COOP: step = b * img + 2 * C * txt; break;
-    case METHOD_COCOOP: step = b * img + 2 * b * C * txt; break;
-    default: step = 2 * b * img + 2 * C * txt; break;
-    }
-    return c->mc.epochs * steps * step;
+    double img = image_flops_(cfg, c), txt = text_flops_(cfg, c);
+    MethodCost k = cost_of_(c);
+    /* forward (+ backward, about as dear) of the images; the text prompts forward and backward */
+    double step = (k.image_backward ? 2 : 1) * b * img + 2 * (k.text_per_image ? b : 1) * C * txt;
+    return c->mc.train.epochs * steps * step;
 }
 
 static double targets_flops_(const ClipConfig *cfg, const SweepCell *c, const char *const *t,
@@ -130,24 +125,15 @@ double grid_cell_flops(const ClipConfig *cfg, const SweepCell *c, const char *da
     return f;
 }
 
-/* measured seconds per estimated second of each method, relative to CoOp (index: MethodKind).
- * Calibrated on the demo sweep (sweeps/demo.yaml: tiny model, 1 CPU thread, 8 shots, base2new
- * on eurosat, dtd and oxford_pets, 3 seeds; 2026-11-22, mean of the 9 runs per method, two
- * sweeps): the FLOP model left MMRL 1.3x and zero-shot CLIP 1.4x too cheap (MMRL's
- * representation tokens and projections beside the towers; zero-shot runs are so short that the
- * data loading and tokenizing per run, outside the towers' FLOPs, are a third of them), MaPLe
- * 1.05x, and CoCoOp with batch 1 0.9x too dear. MuDPT, not in the demo, takes MaPLe's factor
- * (the same deep prompts). The factors only change the order of runs and the ETA, never FLOPs. */
-static const double METHOD_FACTOR[METHOD_COUNT] = {
-    [METHOD_ZSCLIP] = 1.4, [METHOD_COOP] = 1.0, [METHOD_COCOOP] = 0.9,
-    [METHOD_MAPLE] = 1.05, [METHOD_MUDPT] = 1.05, [METHOD_MMRL] = 1.3,
-};
-
+/* Each method's cost factor (MethodDesc.cost_factor): measured seconds per estimated second,
+ * relative to CoOp. Calibrated on the demo sweep (sweeps/demo.yaml: tiny model, 1 CPU thread, 8
+ * shots, base2new on eurosat, dtd and oxford_pets, 3 seeds; 2026-11-22, mean of the 9 runs per
+ * method, two sweeps). The factors only change the order of runs and the ETA, never FLOPs. */
 void grid_estimate(Sweep *s, const ClipConfig *cfg, const char *data_root) {
     for (int i = 0; i < s->n_cells; i++) {
         SweepCell *c = &s->cells[i];
         c->flops = grid_cell_flops(cfg, c, data_root);
-        c->cost = c->flops / GRID_FLOPS_PER_SECOND * METHOD_FACTOR[c->method];
+        c->cost = c->flops / GRID_FLOPS_PER_SECOND * method_at(c->method)->cost_factor;
     }
 }
 

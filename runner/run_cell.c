@@ -243,7 +243,7 @@ int run_cell(void *ctx, int cell, MPI_Comm group) {
         x.marker.rank = rc->w->rank;
         x.marker.ranks = x.comm->size;
         snprintf(x.marker.device, sizeof x.marker.device, "%s", rc->w->device);
-        x.marker.epochs = x.c->method == METHOD_ZSCLIP ? 0 : x.c->mc.epochs;
+        x.marker.epochs = method_at(x.c->method)->trains ? x.c->mc.train.epochs : 0;
         x.marker.cost_estimate = x.c->cost;
         run_state_write(rc->out, &x.marker);
     }

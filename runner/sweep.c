@@ -333,7 +333,7 @@ static void defaults_(Sweep *s) {
 int sweep_load(Sweep *s, const char *path) {
     memset(s, 0, sizeof *s);
     if (sweep_key_count() > SWEEP_MAX_KEYS)
-        cg_fatal("METHOD_KEYS has %d entries; runner/sweep.h SWEEP_MAX_KEYS is %d",
+        cg_fatal("method_keys() has %d entries; runner/sweep.h SWEEP_MAX_KEYS is %d",
                  sweep_key_count(), SWEEP_MAX_KEYS);
     defaults_(s);
     s->path = cg_strdup(path);

@@ -10,7 +10,7 @@
  *   shots: 16                           or a list (fewshot: [1, 2, 4, 8, 16])
  *   seeds: [1, 2, 3]
  *   datasets: [imagenet, caltech101, …]
- *   methods: {coop: {n_ctx: 4, …}, mmrl: {}}   keys of core/methods/method.h METHOD_KEYS, plus ranks;
+ *   methods: {coop: {n_ctx: 4, …}, mmrl: {}}   keys of core/methods/registry.h method_keys(), plus ranks;
  *        "coop@ctx16: {n_ctx: 16}" adds a variant of a method (its own runs and table rows)
  *   overrides: [{when: {dataset: imagenet}, set: {ranks: 4}}]
  *        when: setting, dataset, method, seed, shots (a value or a list; all must match)
@@ -29,10 +29,10 @@
 
 #include <stdint.h>
 
-#include "core/methods/method.h"
+#include "core/methods/registry.h"
 
 #define SWEEP_MAX_ITEMS 64   /* settings, shots, seeds, datasets per sweep */
-#define SWEEP_MAX_KEYS 96    /* METHOD_KEYS entries */
+#define SWEEP_MAX_KEYS 96    /* method_keys() entries */
 #define SWEEP_MAX_METHODS 32 /* method entries (variants included) */
 
 typedef struct {
@@ -120,7 +120,7 @@ char *sweep_cell_config_json(const Sweep *s, const SweepCell *c);
 /* ---- internals shared by the sweep_*.c files ---------------------------------------------- */
 
 struct SweepDoc;
-/* index of a METHOD_KEYS entry by name, −1 when unknown */
+/* index of a method_keys() entry by name, −1 when unknown */
 int sweep_method_key(const char *name);
 int sweep_key_count(void);
 /* apply the given keys to a configuration of method `kind` (only keys that apply to it) */

@@ -42,7 +42,7 @@ static void make_cell_(Sweep *s, SweepCell *c, const char *setting, const char *
     c->run_seed = sweep_run_seed(s->sweep_seed, seed);
     method_config_defaults(&c->mc, m->kind, setting, dataset);
     c->mc.kind = m->kind;
-    if (s->precision[0]) snprintf(c->mc.precision, sizeof c->mc.precision, "%s", s->precision);
+    if (s->precision[0]) snprintf(c->mc.train.precision, sizeof c->mc.train.precision, "%s", s->precision);
     sweep_keys_apply(&m->keys, m->kind, &c->mc, &c->ranks);
     for (int i = 0; i < s->n_overrides; i++)
         if (matches_(&s->overrides[i], c))

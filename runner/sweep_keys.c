@@ -1,4 +1,4 @@
-/* runner/sweep_keys.c — method keys in sweep files (core/methods/method.h METHOD_KEYS): reading a block
+/* runner/sweep_keys.c — method keys in sweep files (core/methods/registry.h method_keys()): reading a block
  * of keys with their types and ranges, applying it to a MethodConfig, and the resolved
  * configuration of a cell as JSON. */
 #include <jansson.h>
@@ -12,13 +12,13 @@
 
 int sweep_key_count(void) {
     int n = 0;
-    while (METHOD_KEYS[n].key) n++;
+    while (method_keys()[n].key) n++;
     return n;
 }
 
 int sweep_method_key(const char *name) {
-    for (int i = 0; METHOD_KEYS[i].key; i++)
-        if (!strcmp(METHOD_KEYS[i].key, name)) return i;
+    for (int i = 0; method_keys()[i].key; i++)
+        if (!strcmp(method_keys()[i].key, name)) return i;
     return -1;
 }
 
@@ -36,10 +36,10 @@ static const char *key_methods_(unsigned mask, char *buf, size_t len) {
 /* the keys that apply to the methods of mask, as a list for messages */
 static const char *known_keys_(unsigned mask, char *buf, size_t len) {
     snprintf(buf, len, "ranks");
-    for (int i = 0; METHOD_KEYS[i].key; i++) {
-        if (!(METHOD_KEYS[i].methods & mask)) continue;
+    for (int i = 0; method_keys()[i].key; i++) {
+        if (!(method_keys()[i].methods & mask)) continue;
         size_t l = strlen(buf);
-        snprintf(buf + l, len - l, ", %s", METHOD_KEYS[i].key);
+        snprintf(buf + l, len - l, ", %s", method_keys()[i].key);
     }
     return buf;
 }
@@ -114,14 +114,14 @@ int sweep_keys_read(SweepDoc *d, yaml_node_t *map, const char *what, unsigned ma
             const char *names[SWEEP_MAX_KEYS + 2];
             int n = 0;
             names[n++] = "ranks";
-            for (int j = 0; METHOD_KEYS[j].key && n < SWEEP_MAX_KEYS; j++)
-                if (METHOD_KEYS[j].methods & mask) names[n++] = METHOD_KEYS[j].key;
+            for (int j = 0; method_keys()[j].key && n < SWEEP_MAX_KEYS; j++)
+                if (method_keys()[j].methods & mask) names[n++] = method_keys()[j].key;
             names[n] = NULL;
             char known[2048];
             return yerr(d, kn, "%s: unknown key '%s'%s; known keys: %s", what, key,
                         ysuggest(key, names, s, sizeof s), known_keys_(mask, known, sizeof known));
         }
-        const MethodKey *mk = &METHOD_KEYS[idx];
+        const MethodKey *mk = &method_keys()[idx];
         if (!(mk->methods & mask))
             return yerr(d, kn, "%s: key '%s' does not apply here (it is a key of %s)", what, key,
                         key_methods_(mk->methods, b, sizeof b));
@@ -133,8 +133,8 @@ int sweep_keys_read(SweepDoc *d, yaml_node_t *map, const char *what, unsigned ma
 }
 
 void sweep_keys_apply(const SweepKeys *k, MethodKind kind, MethodConfig *mc, int *ranks) {
-    for (int i = 0; METHOD_KEYS[i].key; i++) {
-        const MethodKey *mk = &METHOD_KEYS[i];
+    for (int i = 0; method_keys()[i].key; i++) {
+        const MethodKey *mk = &method_keys()[i];
         if (!k->given[i] || !(mk->methods & (1u << kind))) continue;
         size_t n = mk->size + (mk->type == KEY_INT_LIST ? sizeof(int) : 0);
         memcpy((char *)mc + mk->offset, (const char *)&k->vals + mk->offset, n);
@@ -181,9 +181,9 @@ char *sweep_cell_config_json(const Sweep *s, const SweepCell *c) {
     json_object_set_new(o, "run_seed", json_string(rs));
     json_object_set_new(o, "weights", json_string(s->weights));
     json_object_set_new(o, "data_root", json_string(s->data_root));
-    for (int i = 0; METHOD_KEYS[i].key; i++)
-        if (METHOD_KEYS[i].methods & (1u << c->method))
-            json_object_set_new(m, METHOD_KEYS[i].key, key_json_(&METHOD_KEYS[i], &c->mc));
+    for (int i = 0; method_keys()[i].key; i++)
+        if (method_keys()[i].methods & (1u << c->method))
+            json_object_set_new(m, method_keys()[i].key, key_json_(&method_keys()[i], &c->mc));
     json_object_set_new(o, "config", m);
     char *txt = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
     json_decref(o);

@@ -17,7 +17,7 @@
 #include "core/gen/clip_random.h"
 #include "core/model/clip_tower.h"
 #include "core/model/clip_weights.h"
-#include "core/methods/method.h"
+#include "core/methods/registry.h"
 #include "core/methods/method_impl.h"
 #include "core/base/rng.h"
 #include "core/text/tokenizer.h"
@@ -70,7 +70,7 @@ static float *host_copy(const float *dev, size_t n) {
 static double fb(Method *m, float *grad_host) {
     k_zero(m->params.grad, m->params.n);
     m->record = 1;
-    double loss = m->ops->forward_backward(m, images, labels, NB, NB);
+    double loss = method_forward_backward(m, images, labels, NB, NB, NULL);
     m->record = 0;
     if (grad_host) k_download(grad_host, m->params.grad, m->params.n);
     return loss;
@@ -80,7 +80,7 @@ static double fb(Method *m, float *grad_host) {
 
 static void test_cocoop_prefix(const char *ctx_init, int n_ctx) {
     printf("CoCoOp shared prefix vs plain (ctx_init '%s', n_ctx %d)\n", ctx_init, n_ctx);
-    Method *m = make(METHOD_COCOOP, ctx_init, n_ctx, 0, "end");
+    Method *m = make(method_kind_from_name("cocoop"), ctx_init, n_ctx, 0, "end");
     size_t n = m->params.n;
     float *g_fast = cg_malloc(n * sizeof(float)), *g_plain = cg_malloc(n * sizeof(float));
     double l_fast = fb(m, g_fast);
@@ -163,7 +163,7 @@ static void coop_plain_logits(Method *m, const char *pos, int csc, float *out) {
 
 static void test_coop_layout(const char *pos, int csc) {
     printf("CoOp %s%s vs plain recomputation\n", pos, csc ? " CSC" : "");
-    Method *m = make(METHOD_COOP, "", 5, csc, pos);
+    Method *m = make(method_kind_from_name("coop"), "", 5, csc, pos);
     float got[NB * NC], ref[NB * NC], ev[NB * NC];
     fb(m, NULL);
     memcpy(got, method_recorded(m, "logits")->host, sizeof got);
@@ -179,7 +179,7 @@ static void test_coop_layout(const char *pos, int csc) {
 
 /* CoOp's chunked two-pass text tower (bounded activation memory) against one pass */
 static void test_coop_chunks(const char *pos, int csc) {
-    Method *m = make(METHOD_COOP, "", 5, csc, pos);
+    Method *m = make(method_kind_from_name("coop"), "", 5, csc, pos);
     size_t n = m->params.n;
     float *g1 = cg_malloc(n * sizeof(float)), *g2 = cg_malloc(n * sizeof(float));
     float l1[NB * NC], l2[NB * NC];
@@ -316,7 +316,7 @@ static void *rank_main(void *arg) {
     comm_split_range(j->nb, c->size, c->rank, &lo, &cnt);
     const float *img = images + (size_t)lo * 3 * R * R;
     k_zero(m->params.grad, m->params.n);
-    double share = m->ops->forward_backward(m, img, labels + lo, cnt, j->nb);
+    double share = method_forward_backward(m, img, labels + lo, cnt, j->nb, NULL);
     j->loss = c->sum_double(c, share);
     c->allreduce_sum(c, m->params.grad, m->params.n);
     j->n = m->params.n;
@@ -332,7 +332,7 @@ static void test_ranks(MethodKind kind, int csc, const char *pos, int size, int 
     Method *m = make(kind, "", 5, csc, pos);
     float *g1 = cg_malloc(m->params.n * sizeof(float)), lg1[NB * NC];
     k_zero(m->params.grad, m->params.n);
-    double l1 = m->ops->forward_backward(m, images, labels, nb, nb);
+    double l1 = method_forward_backward(m, images, labels, nb, nb, NULL);
     k_download(g1, m->params.grad, m->params.n);
     m->ops->logits(m, images, nb, EVAL_DEFAULT, lg1);
     Group g = {.size = size};
@@ -395,26 +395,26 @@ int main(void) {
     printf("finite differences along a random direction of the learnable block\n");
     const char *pos[] = {"end", "middle", "front"};
     for (int i = 0; i < 3; i++) {
-        Method *m = make(METHOD_COOP, "", 4, i == 1, pos[i]);
+        Method *m = make(method_kind_from_name("coop"), "", 4, i == 1, pos[i]);
         char label[64];
         snprintf(label, sizeof label, "coop %s%s", pos[i], i == 1 ? " CSC" : "");
         test_fd(label, m, 3e-3, 2e-3);
         method_free(m);
     }
     for (int plain = 0; plain < 2; plain++) {
-        Method *m = make(METHOD_COCOOP, "a photo of a", 0, 0, "end");
+        Method *m = make(method_kind_from_name("cocoop"), "a photo of a", 0, 0, "end");
         cocoop_set_plain(m, plain);
         test_fd(plain ? "cocoop plain" : "cocoop shared prefix", m, 1e-3, 2e-3);
         method_free(m);
     }
-    test_ranks(METHOD_COOP, 0, "end", 2, NB);
-    test_ranks(METHOD_COOP, 1, "middle", 3, NB);
-    test_ranks(METHOD_COOP, 0, "front", 3, 1);   /* two ranks without images */
-    test_ranks(METHOD_COCOOP, 0, "end", 2, NB);
-    test_ranks(METHOD_COCOOP, 0, "end", 3, 1);   /* batch 1: only the classes split */
-    test_ranks(METHOD_ZSCLIP, 0, "end", 3, NB);
+    test_ranks(method_kind_from_name("coop"), 0, "end", 2, NB);
+    test_ranks(method_kind_from_name("coop"), 1, "middle", 3, NB);
+    test_ranks(method_kind_from_name("coop"), 0, "front", 3, 1);   /* two ranks without images */
+    test_ranks(method_kind_from_name("cocoop"), 0, "end", 2, NB);
+    test_ranks(method_kind_from_name("cocoop"), 0, "end", 3, 1);   /* batch 1: only the classes split */
+    test_ranks(method_kind_from_name("zsclip"), 0, "end", 3, NB);
     {
-        Method *m = make(METHOD_ZSCLIP, "", 0, 0, "end");
+        Method *m = make(method_kind_from_name("zsclip"), "", 0, 0, "end");
         float lg[NB * NC];
         double loss = fb(m, NULL);
         CHECK(m->params.n == 0 && isfinite(loss), "zero-shot: %zu params, loss %g", m->params.n, loss);

@@ -19,7 +19,7 @@
 
 #include "core/gen/clip_random.h"
 #include "core/model/clip_weights.h"
-#include "core/methods/method.h"
+#include "core/methods/registry.h"
 #include "core/methods/method_deep.h"
 #include "core/optim/optim.h"
 #include "core/text/tokenizer.h"
@@ -155,22 +155,31 @@ static int attr_ints(hid_t f, const char *name, int *out, int cap) {
 static void config_from_fixture(hid_t f, MethodConfig *c, MethodKind kind, const char *trainer) {
     method_config_defaults(c, kind, "base2new", "caltech101");
     double v;
-    if (!h5r_attr_double(f, "/config", "lr", &v)) c->lr = v;
-    if (!h5r_attr_double(f, "/config", "momentum", &v)) c->momentum = v;
-    if (!h5r_attr_double(f, "/config", "weight_decay", &v)) c->weight_decay = v;
+    if (!h5r_attr_double(f, "/config", "lr", &v)) c->train.lr = v;
+    if (!h5r_attr_double(f, "/config", "momentum", &v)) c->train.momentum = v;
+    if (!h5r_attr_double(f, "/config", "weight_decay", &v)) c->train.weight_decay = v;
     char *opt = h5r_attr_string(f, "/config", "optimizer");
-    if (opt) snprintf(c->optim, sizeof c->optim, "%s", opt), free(opt);
+    if (opt) snprintf(c->train.optim, sizeof c->train.optim, "%s", opt), free(opt);
     if (!h5r_attr_double(f, "/config", "n_ctx", &v)) c->n_ctx = (int)v;
     char *ci = h5r_attr_string(f, "/config", "ctx_init");
     if (ci) snprintf(c->ctx_init, sizeof c->ctx_init, "%s", ci), free(ci);
     if (!h5r_attr_double(f, "/config", "prompt_depth", &v)) c->prompt_depth = (int)v;
     if (!h5r_attr_double(f, "/config", "deep_prompt_depth", &v)) c->prompt_depth = (int)v;
-    if (!h5r_attr_double(f, "/config", "alpha", &v)) c->alpha = v;
-    if (!h5r_attr_double(f, "/config", "reg_weight", &v)) c->reg_weight = v;
-    if (!h5r_attr_double(f, "/config", "rep_dim", &v)) c->rep_dim = (int)v;
-    if (!h5r_attr_double(f, "/config", "n_rep_tokens", &v)) c->n_rep_tokens = (int)v;
-    int n = attr_ints(f, "rep_layers", c->rep_layers, 16);
-    if (n > 0) c->n_rep_layers = n;
+    /* MMRL's own options through the registry's setter (as a sweep file gives them) */
+    static const char *const MMRL[] = {"alpha", "reg_weight", "rep_dim", "n_rep_tokens", NULL};
+    char text[256];
+    for (int i = 0; kind == method_kind_from_name("mmrl") && MMRL[i]; i++)
+        if (!h5r_attr_double(f, "/config", MMRL[i], &v)) {
+            snprintf(text, sizeof text, "%.17g", v);
+            CHECK(method_option_set(c, MMRL[i], text) == 0, "%s", cg_error());
+        }
+    int layers[16], n = attr_ints(f, "rep_layers", layers, 16);
+    if (n > 0 && kind == method_kind_from_name("mmrl")) {
+        size_t l = (size_t)snprintf(text, sizeof text, "[");
+        for (int i = 0; i < n; i++) l += (size_t)snprintf(text + l, sizeof text - l, "%d,", layers[i]);
+        snprintf(text + l, sizeof text - l, "]");
+        CHECK(method_option_set(c, "rep_layers", text) == 0, "%s", cg_error());
+    }
     char *tmpl = h5r_attr_string(f, "/config", "template");
     if (tmpl) snprintf(c->template_str, sizeof c->template_str, "%s", tmpl), free(tmpl);
     (void)trainer;
@@ -275,20 +284,20 @@ static void run_steps(hid_t f, Method *m, const char *steps, const char *eval, c
     ParamBlock *pb = &m->params;
     int adamw = strstr(steps, "adamw") != NULL;
     MethodConfig cfg = m->env.cfg;
-    if (adamw) snprintf(cfg.optim, sizeof cfg.optim, "adamw");
+    if (adamw) snprintf(cfg.train.optim, sizeof cfg.train.optim, "adamw");
     char p[160];
     snprintf(p, sizeof p, "%s/lr_per_step", steps);
     float *lrs = read_f32(f, p, 3);
     snprintf(p, sizeof p, "%s/losses", steps);
     float *losses = read_f32(f, p, 3);
     Optimizer o;
-    CHECK(optim_init(&o, &cfg, pb->n) == 0, "optim_init: %s", cg_error());
+    CHECK(optim_init(&o, &cfg.train, pb->n) == 0, "optim_init: %s", cg_error());
     float *init = cg_malloc(pb->n * sizeof(float)), *g0 = cg_malloc(pb->n * sizeof(float));
     k_download(init, pb->data, pb->n);
     m->record = 1;
     for (int k = 1; k <= 3 && lrs && losses; k++) {
         k_zero(pb->grad, pb->n);
-        double loss = m->ops->forward_backward(m, images, labels, B, B);
+        double loss = method_forward_backward(m, images, labels, B, B, NULL);
         float lf = (float)loss;
         snprintf(p, sizeof p, "%s/losses[%d]", steps, k - 1);
         cmp_abs(p, &lf, &losses[k - 1], 1, TOL_LOSS, NULL, 0);
@@ -367,7 +376,7 @@ static void fixture(const char *dir, const char *file, const ClipModel *clip, Me
 
 static double loss_at(Method *m, const float *img, const int *labels, int B) {
     k_zero(m->params.grad, m->params.n);
-    return m->ops->forward_backward(m, img, labels, B, B);
+    return method_forward_backward(m, img, labels, B, B, NULL);
 }
 
 /* per tensor t, the directional derivative of the loss along u = g_t/|g_t| (central
@@ -413,10 +422,12 @@ static void fd_method(const ClipModel *clip, MethodKind kind, const char *what) 
     method_config_defaults(&env.cfg, kind, "base2new", "oxford_pets");
     env.cfg.kind = kind;
     snprintf(env.dataset, sizeof env.dataset, "oxford_pets");
-    if (kind == METHOD_MAPLE || kind == METHOD_MUDPT) env.cfg.prompt_depth = 3;
-    if (kind == METHOD_MMRL) {
-        env.cfg.n_rep_layers = 2, env.cfg.rep_layers[0] = 1, env.cfg.rep_layers[1] = 3;
-        env.cfg.n_rep_tokens = 3, env.cfg.rep_dim = 32, env.cfg.reg_weight = 2.0;
+    if (kind == method_kind_from_name("maple") || kind == method_kind_from_name("mudpt")) env.cfg.prompt_depth = 3;
+    if (kind == method_kind_from_name("mmrl")) {
+        const char *opts[][2] = {{"rep_layers", "[1, 3]"}, {"n_rep_tokens", "3"}, {"rep_dim", "32"},
+                                 {"reg_weight", "2.0"}};
+        for (int i = 0; i < 4; i++)
+            if (method_option_set(&env.cfg, opts[i][0], opts[i][1]) != 0) cg_fatal("%s", cg_error());
     }
     Method *m = method_create(&env);
     CHECK(m != NULL, "%s: %s", what, cg_error());
@@ -494,10 +505,12 @@ static Method *small_method(const ClipModel *clip, MethodKind kind, CgComm *comm
     method_config_defaults(&env.cfg, kind, "base2new", "oxford_pets");
     env.cfg.kind = kind;
     snprintf(env.dataset, sizeof env.dataset, "oxford_pets");
-    if (kind == METHOD_MAPLE || kind == METHOD_MUDPT) env.cfg.prompt_depth = 3;
-    if (kind == METHOD_MMRL) {
-        env.cfg.n_rep_layers = 2, env.cfg.rep_layers[0] = 2, env.cfg.rep_layers[1] = 3;
-        env.cfg.n_rep_tokens = 3, env.cfg.rep_dim = 32, env.cfg.reg_weight = 2.0;
+    if (kind == method_kind_from_name("maple") || kind == method_kind_from_name("mudpt")) env.cfg.prompt_depth = 3;
+    if (kind == method_kind_from_name("mmrl")) {
+        const char *opts[][2] = {{"rep_layers", "[2, 3]"}, {"n_rep_tokens", "3"}, {"rep_dim", "32"},
+                                 {"reg_weight", "2.0"}};
+        for (int i = 0; i < 4; i++)
+            if (method_option_set(&env.cfg, opts[i][0], opts[i][1]) != 0) cg_fatal("%s", cg_error());
     }
     Method *m = method_create(&env);
     static const char *names[5] = {"tabby cat", "golden retriever", "school bus", "pizza", "sunflower"};
@@ -510,7 +523,7 @@ static void *rank_main(void *arg) {
     Method *m = small_method(r->clip, r->kind, &r->comm);
     k_zero(m->params.grad, m->params.n);
     r->loss = r->comm.sum_double(&r->comm,
-                                 m->ops->forward_backward(m, r->img, r->labels, r->b, r->b_global));
+                                 method_forward_backward(m, r->img, r->labels, r->b, r->b_global, NULL));
     r->comm.allreduce_sum(&r->comm, m->params.grad, m->params.n);
     r->grad = cg_malloc(m->params.n * sizeof(float));
     k_download(r->grad, m->params.grad, m->params.n);
@@ -582,7 +595,7 @@ static void prefix_check(const ClipModel *clip, MethodKind kind) {
         Method *m = small_method(clip, kind, comm_self());
         n = m->params.n, C = m->C;
         k_zero(m->params.grad, n);
-        loss[plain] = m->ops->forward_backward(m, img, labels, B, B);
+        loss[plain] = method_forward_backward(m, img, labels, B, B, NULL);
         grad[plain] = cg_malloc(n * sizeof(float));
         k_download(grad[plain], m->params.grad, n);
         logits[plain] = cg_malloc((size_t)B * C * sizeof(float));
@@ -613,10 +626,10 @@ int main(void) {
     snprintf(mpath, sizeof mpath, "%s/tiny768.safetensors", dir);
     ClipModel tiny;
     if (clip_model_load(&tiny, mpath) == 0) {
-        fixture(dir, "maple.h5", &tiny, METHOD_MAPLE);
-        fixture(dir, "mmrl.h5", &tiny, METHOD_MMRL);
-        fixture(dir, "mmrl_rep12.h5", &tiny, METHOD_MMRL);
-        fixture(dir, "mudpt.h5", &tiny, METHOD_MUDPT);
+        fixture(dir, "maple.h5", &tiny, method_kind_from_name("maple"));
+        fixture(dir, "mmrl.h5", &tiny, method_kind_from_name("mmrl"));
+        fixture(dir, "mmrl_rep12.h5", &tiny, method_kind_from_name("mmrl"));
+        fixture(dir, "mudpt.h5", &tiny, method_kind_from_name("mudpt"));
         clip_model_free(&tiny);
     } else {
         printf("SKIP official fixtures: %s\n", cg_error());
@@ -628,17 +641,17 @@ int main(void) {
     CHECK(clip_config_finish(&cfg) == 0, "config");
     CHECK(clip_random_model(&small, &cfg, 3) == 0, "random model: %s", cg_error());
     printf("-- finite differences (random 3-layer model)\n");
-    fd_method(&small, METHOD_MAPLE, "maple depth 3");
-    fd_method(&small, METHOD_MUDPT, "mudpt depth 3");
-    fd_method(&small, METHOD_MMRL, "mmrl rep layers 1,3");
+    fd_method(&small, method_kind_from_name("maple"), "maple depth 3");
+    fd_method(&small, method_kind_from_name("mudpt"), "mudpt depth 3");
+    fd_method(&small, method_kind_from_name("mmrl"), "mmrl rep layers 1,3");
     printf("-- shared prefix rows of the class prompts, against the plain path\n");
-    prefix_check(&small, METHOD_MAPLE);
-    prefix_check(&small, METHOD_MUDPT);
-    prefix_check(&small, METHOD_MMRL);
+    prefix_check(&small, method_kind_from_name("maple"));
+    prefix_check(&small, method_kind_from_name("mudpt"));
+    prefix_check(&small, method_kind_from_name("mmrl"));
     printf("-- two ranks (threads): images and class prompts split\n");
-    group_check(&small, METHOD_MAPLE);
-    group_check(&small, METHOD_MUDPT);
-    group_check(&small, METHOD_MMRL);
+    group_check(&small, method_kind_from_name("maple"));
+    group_check(&small, method_kind_from_name("mudpt"));
+    group_check(&small, method_kind_from_name("mmrl"));
     clip_model_free(&small);
     tokenizer_free(g_tok);
     return test_finish("test_methods_deep");

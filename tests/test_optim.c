@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "core/methods/method.h"
+#include "core/methods/registry.h"
 #include "core/optim/optim.h"
 #include "kernels/ops.h"
 #include "tests/testlib.h"
@@ -17,16 +17,16 @@ static const float G[3][N] = {{0.1f, -0.2f, 0.3f, 0.0f, 1e-3f},
                               {0.02f, 0.0f, -0.3f, 0.7f, 2e-3f}};
 static const double LR[3] = {0.002, 0.002, 0.0015};
 
-static MethodConfig cfg_of(const char *opt) {
+static TrainConfig cfg_of(const char *opt) {
     MethodConfig c;
-    method_config_defaults(&c, METHOD_COOP, "base2new", "caltech101");
-    strcpy(c.optim, opt);
-    return c;
+    method_config_defaults(&c, method_kind_from_name("coop"), "base2new", "caltech101");
+    strcpy(c.train.optim, opt);
+    return c.train;
 }
 
 /* run 3 steps on the device; result in out */
 static void run_steps(const char *opt, float *out, int split) {
-    MethodConfig c = cfg_of(opt);
+    TrainConfig c = cfg_of(opt);
     Optimizer o;
     optim_init(&o, &c, N);
     float *p = k_alloc(N), *g = k_alloc(N);
@@ -93,7 +93,7 @@ static void test_adamw(void) {
     CHECK(!memcmp(got, again, sizeof got), "AdamW: export/import changes the trajectory");
 }
 
-static void check_schedule(const char *name, MethodConfig c, const double *want, int n, double rel) {
+static void check_schedule(const char *name, TrainConfig c, const double *want, int n, double rel) {
     double worst = 0;
     for (int e = 0; e < n; e++) {
         double got = lr_at_epoch(&c, e), err = fabs(got - want[e]) / want[e];
@@ -104,7 +104,7 @@ static void check_schedule(const char *name, MethodConfig c, const double *want,
 }
 
 static void test_schedule(void) {
-    MethodConfig c = cfg_of("sgd");
+    TrainConfig c = cfg_of("sgd");
     c.epochs = 10, c.lr = 0.002, c.warmup_epochs = 1, c.warmup_lr = 1e-5;
     /* protocol.md §4, printed to 5 significant digits */
     static const double coop10[] = {1e-5, 0.002, 0.0019511, 0.0018090, 0.0015878, 0.0013090,
@@ -127,7 +127,7 @@ static void test_schedule(void) {
 }
 
 static void test_bad_name(void) {
-    MethodConfig c = cfg_of("rmsprop");
+    TrainConfig c = cfg_of("rmsprop");
     Optimizer o;
     CHECK(optim_init(&o, &c, 3) == -1, "an unknown optimiser name is accepted");
 }

@@ -17,6 +17,7 @@
 #include "core/model/clip_weights.h"
 #include "core/gen/synth.h"
 #include "core/text/tokenizer.h"
+#include "core/methods/registry.h"
 #include "core/train/train.h"
 #include "base/util.h"
 #include "kernels/ops.h"
@@ -52,15 +53,16 @@ static void write_datasets(void) {
 static MethodConfig config(MethodKind k, const char *setting) {
     MethodConfig c;
     method_config_defaults(&c, k, setting, "caltech101");
-    c.epochs = 40, c.batch = 4, c.test_batch = 8;
+    c.train.epochs = 40, c.train.batch = 4, c.train.test_batch = 8;
     /* the random model's text tower passes only a small share of the context to the EOT row,
      * so context gradients are tiny: a large rate (MMRL trains projections: its own scale) */
-    c.lr = k == METHOD_MMRL ? 5e-3 : 8.0;
-    if (k == METHOD_COCOOP) c.batch = 2;
-    c.rrc_scale_lo = 0.8; /* tiny images: crops close to the test view */
+    c.train.lr = k == method_kind_from_name("mmrl") ? 5e-3 : 8.0;
+    if (k == method_kind_from_name("cocoop")) c.train.batch = 2;
+    c.train.rrc_scale_lo = 0.8; /* tiny images: crops close to the test view */
     /* the tiny model has 2 layers per tower */
     c.prompt_depth = 2;
-    c.rep_layers[0] = 2, c.n_rep_layers = 1;
+    if (k == method_kind_from_name("mmrl") && method_option_set(&c, "rep_layers", "[2]") != 0)
+        cg_fatal("%s", cg_error());
     return c;
 }
 
@@ -110,8 +112,8 @@ static void test_setting(MethodKind k, const char *setting) {
         for (int i = 0; i < res.n_evals; i++) printf(" %s %.1f%%", res.evals[i].label, res.evals[i].accuracy);
         printf("  (%.1f s)\n", cg_now() - t0);
         CHECK(res.n_evals == rd.n_evals, "%s: %d of %d evaluations", setting, res.n_evals, rd.n_evals);
-        if (k != METHOD_ZSCLIP) {
-            CHECK(res.epochs == mc.epochs && res.loss_curve[res.epochs - 1] < res.loss_curve[0],
+        if (k != method_kind_from_name("zsclip")) {
+            CHECK(res.epochs == mc.train.epochs && res.loss_curve[res.epochs - 1] < res.loss_curve[0],
                   "%s %s: the loss does not go down", method_name(k), setting);
             CHECK(res.evals[0].accuracy > chance, "%s %s: %s accuracy %.1f%% at chance %.1f%%",
                   method_name(k), setting, res.evals[0].label, res.evals[0].accuracy, chance);
@@ -188,11 +190,11 @@ static void test_precision(MethodKind k) {
         return;
     }
     MethodConfig mc = config(k, "base2new");
-    mc.epochs = 10;
+    mc.train.epochs = 10;
     TrainResult r32, r16;
     TrainJob job = job_of(&mc, &rd, NULL);
     int st32 = train_run(&job, &r32);
-    snprintf(job.mc.precision, sizeof job.mc.precision, "bf16");
+    snprintf(job.mc.train.precision, sizeof job.mc.train.precision, "bf16");
     int st16 = train_run(&job, &r16);
     CHECK(st32 == TRAIN_DONE && st16 == TRAIN_DONE, "%s: status fp32 %d, bf16 %d (%s)",
           method_name(k), st32, st16, r16.error);
@@ -212,7 +214,7 @@ static void test_precision(MethodKind k) {
               method_name(k), d);
     }
     train_result_free(&r32), train_result_free(&r16);
-    snprintf(job.mc.precision, sizeof job.mc.precision, "fp8");
+    snprintf(job.mc.train.precision, sizeof job.mc.train.precision, "fp8");
     int bad = train_run(&job, &r16);
     CHECK(bad == TRAIN_FAILED && strstr(r16.error, "fp8"), "precision fp8: status %d (%s)", bad,
           r16.error);
@@ -246,10 +248,10 @@ int main(void) {
                                            "domain_generalization"};
     for (int k = 0; k < METHOD_COUNT; k++)
         for (int s = 0; s < 4; s++) test_setting((MethodKind)k, settings[s]);
-    test_resume(METHOD_COOP);
-    test_resume(METHOD_COCOOP);
-    test_precision(METHOD_COOP);
-    test_precision(METHOD_MMRL);
+    test_resume(method_kind_from_name("coop"));
+    test_resume(method_kind_from_name("cocoop"));
+    test_precision(method_kind_from_name("coop"));
+    test_precision(method_kind_from_name("mmrl"));
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", root);

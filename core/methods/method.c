@@ -1,42 +1,61 @@
-/* core/methods/method.c — creating a method by kind, the learnable ParamBlock (declared tensors in one
- * contiguous device block with its gradient block), and the record table of intermediates that
- * golden fixtures compare. */
+/* core/methods/method.c — creating a method from its descriptor, its calls at the run's
+ * arithmetic, and the record table of intermediates that golden fixtures compare. */
 #include "core/methods/method.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/methods/method_impl.h"
+#include "core/methods/registry.h"
 #include "base/util.h"
 #include "kernels/ops.h"
 
-static const MethodOps *ops_of(MethodKind k) {
-    switch (k) {
-    case METHOD_ZSCLIP: return &zsclip_ops;
-    case METHOD_COOP: return &coop_ops;
-    case METHOD_COCOOP: return &cocoop_ops;
-    case METHOD_MAPLE: return &maple_ops;
-    case METHOD_MUDPT: return &mudpt_ops;
-    case METHOD_MMRL: return &mmrl_ops;
-    default: return NULL;
-    }
-}
+/* run f with the products at the method's precision, then restore the previous one */
+#define WITH_PRECISION(m, call)                                                              \
+    do {                                                                                      \
+        const char *want_ = (m)->env.cfg.train.precision[0] ? (m)->env.cfg.train.precision     \
+                                                            : "fp32";                         \
+        const char *prev_ = k_matmul_precision();                                        \
+        if (k_set_matmul_precision(want_) != 0) cg_fatal("%s: %s", (m)->desc->name, cg_error()); \
+        call;                                                                                 \
+        (void)k_set_matmul_precision(prev_);                                                  \
+    } while (0)
 
 Method *method_create(const MethodEnv *env) {
-    const MethodOps *ops = ops_of(env->cfg.kind);
-    if (!ops || !ops->build) {
-        cg_error_set("method %s (kind %d) is not available in this build",
-                     method_name(env->cfg.kind), (int)env->cfg.kind);
+    const MethodDesc *d = method_at(env->cfg.kind);
+    if (!d) {
+        cg_error_set("method kind %d is not in the registry (%d methods)", (int)env->cfg.kind,
+                     METHOD_COUNT);
         return NULL;
     }
+    const char *p = env->cfg.train.precision;
+    if (p[0] && k_set_matmul_precision(p) != 0) return NULL; /* cg_error names it */
     Method *m = cg_calloc(1, sizeof *m);
-    m->ops = ops, m->env = *env;
+    m->desc = d, m->ops = &d->ops, m->env = *env;
     if (!m->env.comm) m->env.comm = comm_self();
-    if (ops->build(m) != 0) {
+    int rc;
+    WITH_PRECISION(m, rc = d->ops.build(m));
+    if (rc != 0) {
         method_free(m);
         return NULL;
     }
     return m;
+}
+
+int method_set_classes(Method *m, const char *const *classnames, int C, const char *dataset) {
+    int rc;
+    WITH_PRECISION(m, rc = m->ops->set_classes(m, classnames, C, dataset));
+    return rc;
+}
+
+double method_forward_backward(Method *m, const float *images, const int *labels, int b,
+                               int b_global, float *logits) {
+    double loss = 0;
+    WITH_PRECISION(m, loss = m->ops->forward_backward(m, images, labels, b, b_global, logits));
+    return loss;
+}
+
+void method_logits(Method *m, const float *images, int b, EvalMode mode, float *logits) {
+    WITH_PRECISION(m, m->ops->logits(m, images, b, mode, logits));
 }
 
 void method_free(Method *m) {
@@ -47,60 +66,10 @@ void method_free(Method *m) {
     free(m);
 }
 
-/* ---- ParamBlock --------------------------------------------------------------------------- */
-
-int param_declare(ParamBlock *pb, const char *name, int ndim, const int *shape) {
-    if (pb->data) cg_fatal("param_declare(%s): the block is already allocated", name);
-    if (pb->count >= CG_MAX_PARAMS) cg_fatal("param_declare(%s): more than %d tensors", name, CG_MAX_PARAMS);
-    if (ndim < 0 || ndim > 4) cg_fatal("param_declare(%s): %d dimensions", name, ndim);
-    if (param_find(pb, name) >= 0) cg_fatal("param_declare: %s declared twice", name);
-    ParamTensor *t = &pb->t[pb->count];
-    memset(t, 0, sizeof *t);
-    snprintf(t->name, sizeof t->name, "%s", name);
-    t->ndim = ndim, t->numel = 1;
-    for (int i = 0; i < ndim; i++) {
-        if (shape[i] <= 0) cg_fatal("param_declare(%s): dimension %d is %d", name, i, shape[i]);
-        t->shape[i] = shape[i], t->numel *= (size_t)shape[i];
-    }
-    t->offset = pb->n;
-    pb->n += t->numel;
-    return pb->count++;
-}
-
-void param_alloc(ParamBlock *pb) {
-    if (pb->data) cg_fatal("param_alloc: already allocated");
-    size_t n = pb->n ? pb->n : 1;
-    pb->data = k_alloc(n), pb->grad = k_alloc(n);
-}
-
-void param_free(ParamBlock *pb) {
-    if (pb->data) k_free(pb->data);
-    if (pb->grad) k_free(pb->grad);
-    memset(pb, 0, sizeof *pb);
-}
-
-int param_find(const ParamBlock *pb, const char *name) {
-    for (int i = 0; i < pb->count; i++)
-        if (!strcmp(pb->t[i].name, name)) return i;
-    return -1;
-}
-
-float *param_data(ParamBlock *pb, const char *name) {
-    int i = param_find(pb, name);
-    if (i < 0 || !pb->data) cg_fatal("param_data: no learnable tensor %s", name);
-    return pb->data + pb->t[i].offset;
-}
-
-float *param_grad(ParamBlock *pb, const char *name) {
-    int i = param_find(pb, name);
-    if (i < 0 || !pb->grad) cg_fatal("param_grad: no learnable tensor %s", name);
-    return pb->grad + pb->t[i].offset;
-}
-
 /* ---- records ------------------------------------------------------------------------------ */
 
 void method_record(Method *m, const char *name, const float *dev, int ndim, const int *shape) {
-    if (!m->record || (m->record_only && strcmp(m->record_only, name))) return;
+    if (!m->record) return;
     int i = 0;
     while (i < m->n_records && strcmp(m->records[i].name, name)) i++;
     if (i == m->n_records) {

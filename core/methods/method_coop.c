@@ -26,25 +26,26 @@ typedef struct {
     float *txt_cache;      /* [C, E] eval text features */
     long cache_version;
     int chunk_rows;        /* prompt rows per text-tower call */
+    CoopExtension ext;     /* a method built on CoOp (KgCoOp): its extra loss term */
 } CoopState;
 
 /* prompt rows per text-tower call: bounds the saved activations (~33 KB per row and layer at
  * width 512) when all of ImageNet's classes are encoded with gradients */
 #define COOP_CHUNK_ROWS 4096
 
-void coop_config_defaults(MethodConfig *c, const char *setting, const char *dataset) {
+void coop_defaults(MethodConfig *c, const char *setting, const char *dataset) {
     int imagenet = dataset && !strcmp(dataset, "imagenet");
-    c->batch = 32, c->lr = 0.002;
+    c->train.batch = 32, c->train.lr = 0.002;
     c->csc = 0;
     strcpy(c->class_token_position, "end");
     if (!strcmp(setting, "fewshot")) {
         /* CoOp IJCV: 16 random context vectors, vit_b16 (200 epochs; ImageNet ep50) */
-        c->n_ctx = 16, c->ctx_init[0] = 0, c->epochs = imagenet ? 50 : 200;
+        c->n_ctx = 16, c->ctx_init[0] = 0, c->train.epochs = imagenet ? 50 : 200;
     } else {
         /* base2new (CoCoOp paper, vit_b16_ctxv1, ImageNet ep50), cross-dataset and DG
          * (vit_b16_ep50_ctxv1 on ImageNet) */
         c->n_ctx = 4, strcpy(c->ctx_init, "a photo of a");
-        c->epochs = (!strcmp(setting, "base2new") && !imagenet) ? 200 : 50;
+        c->train.epochs = (!strcmp(setting, "base2new") && !imagenet) ? 200 : 50;
     }
 }
 
@@ -71,7 +72,7 @@ static void coop_declare_ctx(Method *m, int C) {
     s->C_csc = s->csc ? C : 0;
 }
 
-static int coop_build(Method *m) {
+int coop_build(Method *m) {
     const MethodConfig *cfg = &m->env.cfg;
     CoopState *s = cg_calloc(1, sizeof *s);
     m->state = s;
@@ -102,7 +103,7 @@ static void coop_drop_classes(CoopState *s) {
     class_split_free(&s->cs);
 }
 
-static int coop_set_classes(Method *m, const char *const *names, int C, const char *dataset) {
+int coop_set_classes(Method *m, const char *const *names, int C, const char *dataset) {
     (void)dataset;
     CoopState *s = m->state;
     if (s->csc && s->C_csc && s->C_csc != C)
@@ -240,8 +241,8 @@ static float *coop_text_all(Method *m) {
  * over all of them would keep every prompt's activations. So: features without gradients in
  * chunks, the loss, then each chunk again with gradients and its backward (one extra forward
  * of the text tower; the same numbers as a single pass). A slice that fits one chunk runs once. */
-static double coop_forward_backward(Method *m, const float *images, const int *labels, int b,
-                                    int b_global) {
+double coop_forward_backward(Method *m, const float *images, const int *labels, int b,
+                             int b_global, float *logits_out) {
     CoopState *s = m->state;
     const ClipModel *clip = m->env.clip;
     int C = m->C, E = s->E, n = s->cs.cnt, k = coop_chunk(s), one_pass = n > 0 && n <= k;
@@ -272,8 +273,11 @@ static double coop_forward_backward(Method *m, const float *images, const int *l
         method_record(m, "text_features_raw", txt, 2, (int[]){C, E});
         method_record(m, "text_features", txt_n, 2, (int[]){C, E});
         method_record(m, "logits", logits, 2, (int[]){b, C});
+        if (logits_out) k_copy(logits_out, logits, (size_t)b * C);
         k_free(img), k_free(logits), k_free(img_n), k_free(txt_n);
     }
+    /* the extension's term on the class features: once per group (rank 0 adds it) */
+    if (s->ext.text_loss && m->env.comm->rank == 0) loss += s->ext.text_loss(m, txt, d_txt);
     float *d_mine = class_split_reduce(m->env.comm, &s->cs, d_txt);
     if (one_pass) {
         tower_backward(run, NULL, d_mine);
@@ -293,7 +297,7 @@ void coop_set_chunk_rows(Method *m, int rows) {
     ((CoopState *)m->state)->chunk_rows = rows > 0 ? rows : COOP_CHUNK_ROWS;
 }
 
-static void coop_logits(Method *m, const float *images, int b, EvalMode mode, float *logits_host) {
+void coop_logits(Method *m, const float *images, int b, EvalMode mode, float *logits_host) {
     (void)mode;
     CoopState *s = m->state;
     const ClipModel *clip = m->env.clip;
@@ -311,12 +315,28 @@ static void coop_logits(Method *m, const float *images, int b, EvalMode mode, fl
     k_free(img), k_free(logits);
 }
 
-static void coop_destroy(Method *m) {
+void coop_destroy(Method *m) {
     if (!m->state) return;
+    CoopState *s = m->state;
+    if (s->ext.destroy) s->ext.destroy(m, s->ext.state);
     coop_drop_classes(m->state);
     free(m->state);
     m->state = NULL;
 }
 
-const MethodOps coop_ops = {"coop", coop_build, coop_set_classes, coop_forward_backward,
-                            coop_logits, coop_destroy};
+void coop_extend(Method *m, CoopExtension ext) { ((CoopState *)m->state)->ext = ext; }
+void *coop_extension_state(const Method *m) { return ((const CoopState *)m->state)->ext.state; }
+
+MethodCost method_cost_text_context(const MethodConfig *c) {
+    return (MethodCost){.extra_text_tokens = c->n_ctx};
+}
+
+static const MethodKey COOP_KEYS[] = {KEY_N_CTX, KEY_CTX_INIT, KEY_CSC, KEY_CLASS_TOKEN_POSITION,
+                                      KEY_END};
+
+/* cost factor 1: the reference of the others (runner/grid.c) */
+const MethodDesc coop_method = {
+    .name = "coop", .display = "CoOp", .trainer = "CoOp", .trains = 1, .keys = COOP_KEYS,
+    .defaults = coop_defaults, .cost = method_cost_text_context, .cost_factor = 1.0,
+    .ops = {coop_build, coop_set_classes, coop_forward_backward, coop_logits, coop_destroy},
+};

@@ -15,7 +15,7 @@
 
 static const ParamTensor *tensor_of(Method *m, const char *name) {
     int i = param_find(&m->params, name);
-    if (i < 0) cg_fatal("method %s: no learnable tensor %s", m->ops->name, name);
+    if (i < 0) cg_fatal("method %s: no learnable tensor %s", m->desc->name, name);
     return &m->params.t[i];
 }
 
@@ -55,7 +55,7 @@ int deep_init_words(Method *m, const char *name, const char *phrase, int n) {
     const ClipModel *clip = m->env.clip;
     int D = clip->cfg.txt.width, ctx = clip->cfg.context;
     if (!m->env.tok) {
-        cg_error_set("%s: initialising %s from \"%s\" needs a tokenizer", m->ops->name, name, phrase);
+        cg_error_set("%s: initialising %s from \"%s\" needs a tokenizer", m->desc->name, name, phrase);
         return -1;
     }
     if (t->numel != (size_t)n * D) cg_fatal("deep_init_words: %s is not [%d, %d]", name, n, D);
@@ -84,7 +84,7 @@ int deep_prompts_build(DeepPrompts *dp, Method *m, const char *tmpl,
                        const char *const *classnames, int C) {
     *dp = (DeepPrompts){0};
     if (!m->env.tok) {
-        cg_error_set("%s: class prompts need a tokenizer", m->ops->name);
+        cg_error_set("%s: class prompts need a tokenizer", m->desc->name);
         return -1;
     }
     if (prompts_build(&dp->p, m->env.tok, tmpl, classnames, C)) return -1;

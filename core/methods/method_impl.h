@@ -1,25 +1,43 @@
-/* core/methods/method_impl.h — internal to the method files: each method's operation table and its
- * published defaults (core/method_<name>.c defines both), dispatched by core/methods/method.c and
- * core/methods/method_config.c. Not for callers outside core/method*.c (they use core/methods/method.h).
+/* core/methods/method_impl.h — internal to the method files: what a descriptor's key table is
+ * written with, the prompt family's shared keys, and the helpers every method file uses
+ * (core/methods/method_common.c). Not for callers outside core/methods (they use
+ * core/methods/method.h and registry.h).
  *
- * <m>_config_defaults fills only the method's own keys and the training options that differ
- * from Dassl's common defaults (method_config_defaults sets those first: SGD, momentum 0.9,
- * weight decay 5e-4, 1 warm-up epoch constant at 1e-5, test batch 100, RRC scale (0.08, 1)).
- * `setting` is base2new | fewshot | cross_dataset | domain_generalization; `dataset` is the
- * training dataset (clipgrid name, e.g. "caltech101"; may be "" or NULL). */
+ * A descriptor's defaults function sets only what differs from Dassl's common training
+ * defaults (method_config_defaults sets those first: SGD, momentum 0.9, weight decay 5e-4, 1
+ * warm-up epoch constant at 1e-5, test batch 100, RRC scale (0.08, 1)) and the method's own
+ * keys. `setting` is base2new | fewshot | cross_dataset | domain_generalization; `dataset` the
+ * training dataset (clipgrid name, e.g. "caltech101"; may be ""). */
 #ifndef CLIPGRID_CORE_METHOD_IMPL_H
 #define CLIPGRID_CORE_METHOD_IMPL_H
 
+#include <stddef.h>
+
 #include "core/methods/method.h"
+#include "core/methods/registry.h"
 
-extern const MethodOps zsclip_ops, coop_ops, cocoop_ops, maple_ops, mudpt_ops, mmrl_ops;
+/* a key's place: a field of MethodConfig, or field f of the method's own options struct T */
+#define CFG_FIELD(f) offsetof(MethodConfig, f), sizeof(((MethodConfig *)0)->f)
+#define OWN_FIELD(T, f) offsetof(MethodConfig, own) + offsetof(T, f), sizeof(((T *)0)->f)
 
-void zsclip_config_defaults(MethodConfig *c, const char *setting, const char *dataset);
-void coop_config_defaults(MethodConfig *c, const char *setting, const char *dataset);
-void cocoop_config_defaults(MethodConfig *c, const char *setting, const char *dataset);
-void maple_config_defaults(MethodConfig *c, const char *setting, const char *dataset);
-void mudpt_config_defaults(MethodConfig *c, const char *setting, const char *dataset);
-void mmrl_config_defaults(MethodConfig *c, const char *setting, const char *dataset);
+/* the prompt family's keys, for the methods' key tables */
+#define KEY_N_CTX {"n_ctx", KEY_INT, CFG_FIELD(n_ctx), 0, "number of learnable context vectors (N_CTX)"}
+#define KEY_CTX_INIT {"ctx_init", KEY_STRING, CFG_FIELD(ctx_init), 0, \
+    "initial context phrase, e.g. \"a photo of a\"; empty: random N(0, 0.02^2)"}
+#define KEY_CSC {"csc", KEY_BOOL, CFG_FIELD(csc), 0, "class-specific context (CSC)"}
+#define KEY_CLASS_TOKEN_POSITION {"class_token_position", KEY_STRING, \
+    CFG_FIELD(class_token_position), 0, "class token position: end | middle | front"}
+#define KEY_DEPTH {"depth", KEY_INT, CFG_FIELD(prompt_depth), 0, \
+    "prompt depth (MaPLe PROMPT_DEPTH, MuDPT DEEP_PROMPT_DEPTH)"}
+#define KEY_PROMPT_DEPTH {"prompt_depth", KEY_INT, CFG_FIELD(prompt_depth), 0, "the same as depth"}
+#define KEY_TEMPLATE {"template", KEY_STRING, CFG_FIELD(template_str), 0, \
+    "class prompt template with {}; empty: the dataset's"}
+#define KEY_END {NULL, 0, 0, 0, 0, NULL}
+
+/* the cost model of the CoOp family: n_ctx context tokens in the text prompt only */
+MethodCost method_cost_text_context(const MethodConfig *c);
+/* the cost model of MaPLe and MuDPT: n_ctx prompt tokens in both towers, image backward */
+MethodCost method_cost_deep_prompts(const MethodConfig *c);
 
 /* CoCoOp: 1 runs every full class prompt of every image (the official way; the reference of
  * the shared-prefix path in tests), 0 the shared-prefix path (default) */
@@ -28,6 +46,26 @@ void cocoop_set_plain(Method *m, int plain);
 void cocoop_set_chunk_rows(Method *m, int rows);
 /* CoOp: prompt rows per text-tower call (<= 0: the default); tests use small values */
 void coop_set_chunk_rows(Method *m, int rows);
+
+/* CoOp's prompt learner as a base for methods that add to its loss (KgCoOp): its ops and
+ * defaults, and an extension set after coop_build. text_loss gets the raw class text features
+ * txt [C, E] (device, every class of the group) after the cross-entropy, returns the added
+ * loss and adds (+=) its gradient into d_txt [C, E]; it is called on rank 0 of the group only,
+ * so the term counts once. destroy frees the extension's state. */
+typedef struct {
+    double (*text_loss)(Method *m, const float *txt, float *d_txt);
+    void (*destroy)(Method *m, void *state);
+    void *state;
+} CoopExtension;
+void coop_defaults(MethodConfig *c, const char *setting, const char *dataset);
+int coop_build(Method *m);
+int coop_set_classes(Method *m, const char *const *names, int C, const char *dataset);
+double coop_forward_backward(Method *m, const float *images, const int *labels, int b,
+                             int b_global, float *logits);
+void coop_logits(Method *m, const float *images, int b, EvalMode mode, float *logits);
+void coop_destroy(Method *m);
+void coop_extend(Method *m, CoopExtension ext);
+void *coop_extension_state(const Method *m);
 
 /* ---- helpers shared by the method files (core/methods/method_common.c) ------------------------------- */
 

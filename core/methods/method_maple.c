@@ -192,7 +192,7 @@ static void coupling_backward(Method *m, MapleStep *p) {
 }
 
 static double maple_forward_backward(Method *m, const float *images, const int *labels, int b,
-                                     int b_global) {
+                                     int b_global, float *logits) {
     Maple *s = st(m);
     if (!s->have_classes) cg_fatal("maple: forward_backward before set_classes");
     if (s->txt_cache) k_free(s->txt_cache), s->txt_cache = NULL;
@@ -205,6 +205,7 @@ static double maple_forward_backward(Method *m, const float *images, const int *
     CosHead h;
     cos_head_forward(&h, tower_features(vr), p.text.feat, b, C, E, expf(m->env.clip->logit_scale));
     record_step(m, &p, vr, &h, b);
+    if (logits && b > 0) k_copy(logits, h.logits, (size_t)b * C);
     float *dimg = k_alloc((size_t)b * E), *dtxt = k_alloc((size_t)C * E);
     double loss = cos_head_ce(&h, labels, b_global, dimg, dtxt);
     tower_backward(vr, NULL, dimg);
@@ -258,23 +259,29 @@ static void maple_destroy(Method *m) {
     m->state = NULL;
 }
 
-const MethodOps maple_ops = {
-    .name = "maple",
-    .build = maple_build,
-    .set_classes = maple_set_classes,
-    .forward_backward = maple_forward_backward,
-    .logits = maple_logits,
-    .destroy = maple_destroy,
-};
-
 /* methods.md §1.7: base-to-novel (and few-shot, which has no official config) with the
  * vit_b16_c2_ep5_batch4_2ctx config; cross-dataset / domain generalisation with J = 3, 2 epochs */
-void maple_config_defaults(MethodConfig *c, const char *setting, const char *dataset) {
+static void maple_defaults(MethodConfig *c, const char *setting, const char *dataset) {
     (void)dataset;
     c->n_ctx = 2;
     snprintf(c->ctx_init, sizeof c->ctx_init, "a photo of a");
-    c->batch = 4, c->test_batch = 100;
-    c->prompt_depth = 9, c->epochs = 5, c->lr = 0.0035;
+    c->train.batch = 4, c->train.test_batch = 100;
+    c->prompt_depth = 9, c->train.epochs = 5, c->train.lr = 0.0035;
     if (setting && (!strcmp(setting, "cross_dataset") || !strcmp(setting, "domain_generalization")))
-        c->prompt_depth = 3, c->epochs = 2, c->lr = 0.0026;
+        c->prompt_depth = 3, c->train.epochs = 2, c->train.lr = 0.0026;
 }
+
+static const MethodKey MAPLE_KEYS[] = {KEY_N_CTX, KEY_CTX_INIT, KEY_DEPTH, KEY_PROMPT_DEPTH, KEY_END};
+
+/* the deep prompts join both towers; training backpropagates through the image tower */
+MethodCost method_cost_deep_prompts(const MethodConfig *c) {
+    return (MethodCost){.extra_image_tokens = c->n_ctx, .extra_text_tokens = c->n_ctx,
+                        .image_backward = 1};
+}
+
+/* cost factor: the FLOP model leaves MaPLe 1.05x too cheap (demo sweep, runner/grid.c) */
+const MethodDesc maple_method = {
+    .name = "maple", .display = "MaPLe", .trainer = "MaPLe", .trains = 1, .keys = MAPLE_KEYS,
+    .defaults = maple_defaults, .cost = method_cost_deep_prompts, .cost_factor = 1.05,
+    .ops = {maple_build, maple_set_classes, maple_forward_backward, maple_logits, maple_destroy},
+};

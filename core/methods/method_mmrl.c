@@ -23,6 +23,14 @@
 
 #define MMRL_SCALE 100.0f /* the official code's literal logit multiplier */
 
+/* MMRL's own options (cfg.own) */
+typedef struct {
+    double alpha, reg_weight;         /* ALPHA, REG_WEIGHT (λ) */
+    int rep_layers[16], n_rep_layers; /* 1-based layers with representation tokens */
+    int rep_dim, n_rep_tokens;        /* REP_DIM (d_r), N_REP_TOKENS (K) */
+} MmrlOptions;
+METHOD_OWN_FITS(MmrlOptions);
+
 typedef struct {
     int K, L, dr, D, W, E;
     int layer[16];          /* 0-based blocks before which the tokens enter */
@@ -66,7 +74,7 @@ static float *lin(Method *m, const char *dir, int j, const char *what, int grad)
 #define REP "representation_learner.compound_rep_tokens"
 #define PROJ_REP "image_encoder.proj_rep"
 
-static int check_layers(const MethodConfig *c, const ClipModel *clip) {
+static int check_layers(const MmrlOptions *c, const ClipModel *clip) {
     int top = clip->cfg.txt.layers < clip->cfg.vis.layers ? clip->cfg.txt.layers : clip->cfg.vis.layers;
     if (c->n_rep_layers < 1 || c->n_rep_layers > 16 || c->n_rep_tokens < 1 || c->rep_dim < 1) {
         cg_error_set("mmrl: rep_layers (%d given), n_rep_tokens %d and rep_dim %d must be positive",
@@ -84,7 +92,7 @@ static int check_layers(const MethodConfig *c, const ClipModel *clip) {
 }
 
 static int mmrl_build(Method *m) {
-    const MethodConfig *c = &m->env.cfg;
+    const MmrlOptions *c = METHOD_OWN(&m->env.cfg, MmrlOptions);
     const ClipModel *clip = m->env.clip;
     if (check_layers(c, clip)) return -1;
     Mmrl *s = cg_calloc(1, sizeof *s);
@@ -313,7 +321,7 @@ static void tokens_backward(Method *m, MmrlStep *p) {
 }
 
 static double mmrl_forward_backward(Method *m, const float *images, const int *labels, int b,
-                                    int b_global) {
+                                    int b_global, float *logits) {
     Mmrl *s = st(m);
     if (!s->have_classes) cg_fatal("mmrl: forward_backward before set_classes");
     if (s->txt_cache) k_free(s->txt_cache), s->txt_cache = NULL;
@@ -338,6 +346,7 @@ static double mmrl_forward_backward(Method *m, const float *images, const int *l
     double loss = share * (a * comp[0] + (1 - a) * comp[1]) + lam * (share - cos_img / b_global) +
                   lam * comp[3] * share;
     record_step(m, &p, &h, zs_raw, zs_n, b, comp);
+    if (logits && b > 0) k_copy(logits, h.fusion, (size_t)b * C);
     /* regulariser gradients at the normalised features (the normalisation's backward removes
      * the radial part, so d cos / d x̂ = ŷ is exact here) */
     float *d_fc_n = k_alloc((size_t)b * E), *d_txt_n = k_alloc((size_t)C * E);
@@ -400,15 +409,6 @@ static void mmrl_destroy(Method *m) {
     m->state = NULL;
 }
 
-const MethodOps mmrl_ops = {
-    .name = "mmrl",
-    .build = mmrl_build,
-    .set_classes = mmrl_set_classes,
-    .forward_backward = mmrl_forward_backward,
-    .logits = mmrl_logits,
-    .destroy = mmrl_destroy,
-};
-
 /* MMRL: trainers/config.py, the per-dataset λ and d_r (methods.md §2.7) */
 static const struct {
     const char *names[2];
@@ -427,15 +427,17 @@ static int is_imagenet(const char *d) {
     return d && (!strcasecmp(d, "imagenet") || !strcasecmp(d, "ImageNet"));
 }
 
-void mmrl_config_defaults(MethodConfig *c, const char *setting, const char *dataset) {
+static void mmrl_defaults(MethodConfig *cfg, const char *setting, const char *dataset) {
+    MmrlOptions *c = METHOD_OWN(cfg, MmrlOptions);
+    TrainConfig *t = &cfg->train;
     c->alpha = 0.7, c->n_rep_tokens = 5, c->rep_dim = 512, c->reg_weight = 1.0;
     c->n_rep_layers = 7;
     for (int j = 0; j < 7; j++) c->rep_layers[j] = 6 + j;
-    c->template_str[0] = 0;
-    snprintf(c->optim, sizeof c->optim, "adamw");
-    c->lr = 1e-3, c->batch = 4, c->epochs = 10, c->test_batch = 250;
-    c->warmup_epochs = 1, c->warmup_lr = 1e-5;
-    c->rrc_scale_lo = 0.5, c->rrc_scale_hi = 1.0;
+    cfg->template_str[0] = 0;
+    snprintf(t->optim, sizeof t->optim, "adamw");
+    t->lr = 1e-3, t->batch = 4, t->epochs = 10, t->test_batch = 250;
+    t->warmup_epochs = 1, t->warmup_lr = 1e-5;
+    t->rrc_scale_lo = 0.5, t->rrc_scale_hi = 1.0;
     for (size_t i = 0; dataset && i < sizeof MMRL_DATASETS / sizeof MMRL_DATASETS[0]; i++)
         for (int k = 0; k < 2; k++)
             if (!strcasecmp(dataset, MMRL_DATASETS[i].names[k]))
@@ -443,10 +445,37 @@ void mmrl_config_defaults(MethodConfig *c, const char *setting, const char *data
     const char *set = setting ? setting : "base2new";
     if (!strcmp(set, "cross_dataset") || !strcmp(set, "domain_generalization")) {
         /* vit_b16_cross_datasets + the script's REG_WEIGHT 0.2, d_r forced to 512 */
-        c->batch = 32, c->epochs = 1, c->warmup_epochs = 0, c->reg_weight = 0.2, c->rep_dim = 512;
+        t->batch = 32, t->epochs = 1, t->warmup_epochs = 0, c->reg_weight = 0.2, c->rep_dim = 512;
     } else if (is_imagenet(dataset)) {
-        c->batch = 32, c->epochs = 5; /* vit_b16_imagenet (base2new and few-shot) */
+        t->batch = 32, t->epochs = 5; /* vit_b16_imagenet (base2new and few-shot) */
     } else if (!strcmp(set, "fewshot")) {
-        c->batch = 32, c->epochs = 50; /* vit_b16_few_shot */
+        t->batch = 32, t->epochs = 50; /* vit_b16_few_shot */
     }
 }
+
+static const MethodKey MMRL_KEYS[] = {
+    {"alpha", KEY_DOUBLE, OWN_FIELD(MmrlOptions, alpha), 0, "weight of the class-token head (ALPHA)"},
+    {"reg_weight", KEY_DOUBLE, OWN_FIELD(MmrlOptions, reg_weight), 0,
+     "regularisation weight lambda (REG_WEIGHT)"},
+    {"rep_layers", KEY_INT_LIST, OWN_FIELD(MmrlOptions, rep_layers), 0,
+     "layers (1-based) that receive representation tokens (REP_LAYERS)"},
+    {"rep_dim", KEY_INT, OWN_FIELD(MmrlOptions, rep_dim), 0, "representation width (REP_DIM)"},
+    {"n_rep_tokens", KEY_INT, OWN_FIELD(MmrlOptions, n_rep_tokens), 0,
+     "number of representation tokens (N_REP_TOKENS)"},
+    KEY_TEMPLATE,
+    KEY_END,
+};
+
+/* the representation tokens join the image sequence; training backpropagates through the
+ * image tower; cost factor: the FLOP model leaves MMRL 1.3x too cheap (the projections beside
+ * the towers) */
+static MethodCost mmrl_cost(const MethodConfig *c) {
+    return (MethodCost){.extra_image_tokens = METHOD_OWN(c, const MmrlOptions)->n_rep_tokens,
+                        .image_backward = 1};
+}
+
+const MethodDesc mmrl_method = {
+    .name = "mmrl", .display = "MMRL", .trainer = "MMRL", .trains = 1, .keys = MMRL_KEYS,
+    .defaults = mmrl_defaults, .cost = mmrl_cost, .cost_factor = 1.3,
+    .ops = {mmrl_build, mmrl_set_classes, mmrl_forward_backward, mmrl_logits, mmrl_destroy},
+};

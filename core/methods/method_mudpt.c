@@ -195,7 +195,7 @@ static void prompts_backward(Method *m, MudptStep *p) {
 }
 
 static double mudpt_forward_backward(Method *m, const float *images, const int *labels, int b,
-                                     int b_global) {
+                                     int b_global, float *logits) {
     Mudpt *s = st(m);
     if (!s->have_classes) cg_fatal("mudpt: forward_backward before set_classes");
     if (s->txt_cache) k_free(s->txt_cache), s->txt_cache = NULL;
@@ -207,6 +207,7 @@ static double mudpt_forward_backward(Method *m, const float *images, const int *
     CosHead h;
     cos_head_forward(&h, tower_features(vr), p.text.feat, b, C, E, expf(m->env.clip->logit_scale));
     record_step(m, &p, vr, &h, b);
+    if (logits && b > 0) k_copy(logits, h.logits, (size_t)b * C);
     float *dimg = k_alloc((size_t)b * E), *dtxt = k_alloc((size_t)C * E);
     double loss = cos_head_ce(&h, labels, b_global, dimg, dtxt);
     tower_backward(vr, NULL, dimg);
@@ -257,23 +258,24 @@ static void mudpt_destroy(Method *m) {
     m->state = NULL;
 }
 
-const MethodOps mudpt_ops = {
-    .name = "mudpt",
-    .build = mudpt_build,
-    .set_classes = mudpt_set_classes,
-    .forward_backward = mudpt_forward_backward,
-    .logits = mudpt_logits,
-    .destroy = mudpt_destroy,
-};
-
 /* methods.md §3.7: SGD 0.0025, batch 4, 10 epochs, n = 2, D = 9, "a photo of a"; for
  * cross-dataset / domain generalisation the release is silent: D = 9 and the UMuDPT yaml's
  * 5 epochs (the scripts evaluate epoch 5 there) */
-void mudpt_config_defaults(MethodConfig *c, const char *setting, const char *dataset) {
+static void mudpt_defaults(MethodConfig *c, const char *setting, const char *dataset) {
     (void)dataset;
     c->n_ctx = 2, c->prompt_depth = 9;
     snprintf(c->ctx_init, sizeof c->ctx_init, "a photo of a");
-    c->batch = 4, c->test_batch = 100, c->epochs = 10, c->lr = 0.0025;
+    c->train.batch = 4, c->train.test_batch = 100, c->train.epochs = 10, c->train.lr = 0.0025;
     if (setting && (!strcmp(setting, "cross_dataset") || !strcmp(setting, "domain_generalization")))
-        c->epochs = 5;
+        c->train.epochs = 5;
 }
+
+static const MethodKey MUDPT_KEYS[] = {KEY_N_CTX, KEY_CTX_INIT, KEY_DEPTH, KEY_PROMPT_DEPTH, KEY_END};
+
+/* cost factor: not in the demo sweep; MaPLe's (the same deep prompts) */
+const MethodDesc mudpt_method = {
+    .name = "mudpt", .display = "MuDPT", .trainer = "UUMuDPT", .trainer_alias = "MuDPT",
+    .trains = 1, .keys = MUDPT_KEYS, .defaults = mudpt_defaults,
+    .cost = method_cost_deep_prompts, .cost_factor = 1.05,
+    .ops = {mudpt_build, mudpt_set_classes, mudpt_forward_backward, mudpt_logits, mudpt_destroy},
+};

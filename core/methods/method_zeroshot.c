@@ -16,9 +16,9 @@ typedef struct {
     float *txt;  /* [C, E] raw text features */
 } ZsState;
 
-void zsclip_config_defaults(MethodConfig *c, const char *setting, const char *dataset) {
+static void zs_defaults(MethodConfig *c, const char *setting, const char *dataset) {
     (void)setting, (void)dataset;
-    c->epochs = 0;
+    c->train.epochs = 0;
     c->template_str[0] = 0;
 }
 
@@ -61,8 +61,9 @@ static int zs_set_classes(Method *m, const char *const *names, int C, const char
     return 0;
 }
 
+/* logits into logits_dev (device) or logits_host (host), whichever is given */
 static double zs_head(Method *m, const float *images, const int *labels, int b, int b_global,
-                      float *logits_host) {
+                      float *logits_dev, float *logits_host) {
     ZsState *s = m->state;
     const ClipModel *clip = m->env.clip;
     int C = m->C, E = clip->cfg.embed;
@@ -77,18 +78,19 @@ static double zs_head(Method *m, const float *images, const int *labels, int b, 
     method_record(m, "text_features", txt_n, 2, (int[]){C, E});
     method_record(m, "logits", logits, 2, (int[]){b, C});
     if (logits_host) k_download(logits_host, logits, (size_t)b * C);
+    if (logits_dev) k_copy(logits_dev, logits, (size_t)b * C);
     k_free(img), k_free(logits), k_free(img_n), k_free(txt_n);
     return loss;
 }
 
 static double zs_forward_backward(Method *m, const float *images, const int *labels, int b,
-                                  int b_global) {
-    return zs_head(m, images, labels, b, b_global, NULL);
+                                  int b_global, float *logits) {
+    return zs_head(m, images, labels, b, b_global, logits, NULL);
 }
 
 static void zs_logits(Method *m, const float *images, int b, EvalMode mode, float *logits) {
     (void)mode;
-    zs_head(m, images, NULL, b, b, logits);
+    zs_head(m, images, NULL, b, b, NULL, logits);
 }
 
 static void zs_destroy(Method *m) {
@@ -98,5 +100,17 @@ static void zs_destroy(Method *m) {
     m->state = NULL;
 }
 
-const MethodOps zsclip_ops = {"zsclip", zs_build, zs_set_classes, zs_forward_backward, zs_logits,
-                              zs_destroy};
+static const MethodKey ZS_KEYS[] = {KEY_TEMPLATE, KEY_END};
+
+/* no training; cost factor: runs so short that loading and tokenizing (outside the towers'
+ * FLOPs) are a third of them */
+static MethodCost zs_cost(const MethodConfig *c) {
+    (void)c;
+    return (MethodCost){0};
+}
+
+const MethodDesc zsclip_method = {
+    .name = "zsclip", .display = "CLIP", .trainer = "ZeroshotCLIP", .trains = 0, .keys = ZS_KEYS,
+    .defaults = zs_defaults, .cost = zs_cost, .cost_factor = 1.4,
+    .ops = {zs_build, zs_set_classes, zs_forward_backward, zs_logits, zs_destroy},
+};

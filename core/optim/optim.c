@@ -1,5 +1,6 @@
 /* core/optim/optim.c — Dassl's SGD and AdamW over the learnable block, their checkpointable state, and
- * the per-epoch learning rate (constant warm-up wrapped around cosine annealing). */
+ * the per-epoch learning rate (constant warm-up wrapped around cosine annealing), Dassl's default
+ * training options. */
 #include "core/optim/optim.h"
 
 #include <math.h>
@@ -9,7 +10,18 @@
 #include "base/util.h"
 #include "kernels/ops.h"
 
-int optim_init(Optimizer *o, const MethodConfig *cfg, size_t n) {
+void train_config_dassl_defaults(TrainConfig *t) {
+    memset(t, 0, sizeof *t);
+    t->epochs = 10, t->batch = 32, t->test_batch = 100;
+    strcpy(t->optim, "sgd");
+    t->lr = 0.002, t->momentum = 0.9, t->weight_decay = 5e-4;
+    t->beta1 = 0.9, t->beta2 = 0.999, t->eps = 1e-8;
+    t->warmup_epochs = 1, t->warmup_lr = 1e-5;
+    t->rrc_scale_lo = 0.08, t->rrc_scale_hi = 1.0;
+    strcpy(t->precision, "fp32");
+}
+
+int optim_init(Optimizer *o, const TrainConfig *cfg, size_t n) {
     memset(o, 0, sizeof *o);
     if (!strcasecmp(cfg->optim, "sgd")) o->kind = OPT_SGD;
     else if (!strcasecmp(cfg->optim, "adamw")) o->kind = OPT_ADAMW;
@@ -64,7 +76,7 @@ void optim_import(Optimizer *o, const float *host, long steps) {
     else k_upload(o->m, host, o->n), k_upload(o->v, host + o->n, o->n);
 }
 
-double lr_at_epoch(const MethodConfig *cfg, int epoch) {
+double lr_at_epoch(const TrainConfig *cfg, int epoch) {
     int W = cfg->warmup_epochs > 0 ? cfg->warmup_epochs : 0, T = cfg->epochs > 0 ? cfg->epochs : 1;
     if (epoch < W) return cfg->warmup_lr;
     return cfg->lr * (1.0 + cos(M_PI * (double)(epoch - W) / (double)T)) / 2.0;

@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#include "core/methods/method.h"
+#include "core/optim/train_config.h"
 
 typedef enum { OPT_SGD = 0, OPT_ADAMW = 1 } OptKind;
 
@@ -28,7 +28,7 @@ typedef struct {
 
 /* from cfg->optim ("sgd" | "adamw"), momentum, weight_decay, beta1, beta2, eps; 0 or −1 with
  * cg_error for an unknown optimiser name */
-int optim_init(Optimizer *o, const MethodConfig *cfg, size_t n);
+int optim_init(Optimizer *o, const TrainConfig *cfg, size_t n);
 void optim_free(Optimizer *o);
 /* one update of params [n] from grad [n] at learning rate lr */
 void optim_step(Optimizer *o, float *params, const float *grad, double lr);
@@ -38,6 +38,6 @@ void optim_export(const Optimizer *o, float *host);
 void optim_import(Optimizer *o, const float *host, long steps);
 
 /* the learning rate of the whole of epoch e */
-double lr_at_epoch(const MethodConfig *cfg, int epoch);
+double lr_at_epoch(const TrainConfig *cfg, int epoch);
 
 #endif

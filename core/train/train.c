@@ -14,6 +14,8 @@
 
 #include "core/data/loader.h"
 #include "core/optim/optim.h"
+#include "core/methods/registry.h"
+#include "core/train/step.h"
 #include "base/util.h"
 #include "kernels/ops.h"
 
@@ -102,41 +104,16 @@ static int load_state(Loop *L, TrainResult *res) {
     return 1;
 }
 
-/* correct predictions of this rank's logits [b, C] (first maximal index, as torch.max) */
-static long count_correct(const float *logits, const int *labels, int b, int C, int *pred) {
-    long correct = 0;
-    for (int i = 0; i < b; i++) {
-        int best = 0;
-        for (int c = 1; c < C; c++)
-            if (logits[(size_t)i * C + c] > logits[(size_t)i * C + best]) best = c;
-        if (pred) pred[i] = best;
-        correct += best == labels[i];
-    }
-    return correct;
-}
-
-/* one batch: forward/backward, loss check, gradient all-reduce, step. 0 or −1 (NaN/Inf). */
-static int train_step(Loop *L, const float *images, const int *labels, int b, int b_global,
-                      double lr, TrainResult *res) {
-    Method *m = L->m;
-    CgComm *comm = m->env.comm;
-    if (m->params.n) k_zero(m->params.grad, m->params.n);
-    m->record = 1, m->record_only = "logits"; /* the training accuracy */
-    double loss = m->ops->forward_backward(m, images, labels, b, b_global); /* b may be 0 */
-    m->record = 0, m->record_only = NULL;
-    const MethodRecord *lg = method_recorded(m, "logits");
-    long correct = b > 0 && lg ? count_correct(lg->host, labels, b, m->C, NULL) : 0;
-    double total = comm->sum_double(comm, loss);
-    double corr = comm->sum_double(comm, (double)correct);
-    if (!isfinite(total)) {
-        fail(res, "non-finite loss %g at epoch %d, batch %d", total, L->st.epoch + 1, L->st.step + 1);
+/* one batch through the one training step; 0 or −1 (NaN/Inf loss) */
+static int loop_step(Loop *L, const float *images, const int *labels, int b, int b_global,
+                     double lr, TrainResult *res) {
+    StepResult r;
+    if (train_step(L->m, &L->opt, images, labels, b, b_global, lr, &r) != 0) {
+        fail(res, "non-finite loss %g at epoch %d, batch %d", r.loss, L->st.epoch + 1, L->st.step + 1);
         return -1;
     }
-    if (m->params.n) comm->allreduce_sum(comm, m->params.grad, m->params.n);
-    optim_step(&L->opt, m->params.data, m->params.grad, lr);
-    m->params_version++;
-    L->st.epoch_loss_sum += total;
-    L->st.epoch_correct += (long)corr, L->st.epoch_seen += b_global;
+    L->st.epoch_loss_sum += r.loss;
+    L->st.epoch_correct += r.correct, L->st.epoch_seen += b_global;
     return 0;
 }
 
@@ -151,20 +128,20 @@ static TrainStatus train_loop(Loop *L, TrainResult *res) {
     CgComm *comm = m->env.comm;
     const Dataset *tr = &job->data->train;
     int R = job->clip->cfg.image_res;
-    LoaderSpec spec = {.items = tr->train.items, .n = tr->train.n, .res = R, .batch = job->mc.batch,
+    LoaderSpec spec = {.items = tr->train.items, .n = tr->train.n, .res = R, .batch = job->mc.train.batch,
                        .train = 1, .seed = job->seed,
                        .threads = job->loader_threads > 0 ? job->loader_threads : 1,
-                       .shard = comm->rank, .shards = comm->size, .scale_min = job->mc.rrc_scale_lo};
+                       .shard = comm->rank, .shards = comm->size, .scale_min = job->mc.train.rrc_scale_lo};
     if (tr->train.n <= 0) return fail(res, "%s: the training split is empty", tr->name);
     Loader *ld = loader_open(&spec);
     if (!ld) return fail(res, "loader: %s", cg_error());
-    size_t cap = (size_t)job->mc.batch * 3 * R * R;
+    size_t cap = (size_t)job->mc.train.batch * 3 * R * R;
     float *host = cg_malloc(cap * sizeof(float)), *dev = k_alloc(cap);
-    int *labels = cg_malloc((size_t)job->mc.batch * sizeof(int));
+    int *labels = cg_malloc((size_t)job->mc.train.batch * sizeof(int));
     TrainState *st = &L->st;
     TrainStatus status = TRAIN_DONE;
     for (int e = st->epoch; e < L->epochs && status == TRAIN_DONE; e++) {
-        double t0 = cg_now(), lr = lr_at_epoch(&job->mc, e);
+        double t0 = cg_now(), lr = lr_at_epoch(&job->mc.train, e);
         int nb = loader_start_epoch(ld, e), b, bg, rc = 0;
         if (e != st->epoch) st->step = 0, st->epoch_loss_sum = 0, st->epoch_correct = 0, st->epoch_seen = 0;
         st->epoch = e;
@@ -177,7 +154,7 @@ static TrainStatus train_loop(Loop *L, TrainResult *res) {
             if (rc == 0) break;
             if (i < st->step) continue; /* resumed mid-epoch: these batches are done */
             if (b > 0) k_upload(dev, host, (size_t)b * 3 * R * R);
-            if (train_step(L, dev, labels, b, bg, lr, res) != 0) {
+            if (loop_step(L, dev, labels, b, bg, lr, res) != 0) {
                 status = TRAIN_FAILED;
                 break;
             }
@@ -214,11 +191,11 @@ static int evaluate(const TrainJob *job, Method *m, const EvalSet *es, EvalResul
                     TrainResult *res) {
     CgComm *comm = m->env.comm;
     const Dataset *ds = &es->ds;
-    int C = ds->n_classes, R = job->clip->cfg.image_res, TB = job->mc.test_batch > 0 ? job->mc.test_batch : 100;
+    int C = ds->n_classes, R = job->clip->cfg.image_res, TB = job->mc.train.test_batch > 0 ? job->mc.train.test_batch : 100;
     snprintf(er->label, sizeof er->label, "%s", es->label);
     snprintf(er->dataset, sizeof er->dataset, "%s", es->dataset);
     er->n_classes = C;
-    if (m->ops->set_classes(m, (const char *const *)ds->classnames, C, es->dataset) != 0)
+    if (method_set_classes(m, (const char *const *)ds->classnames, C, es->dataset) != 0)
         return fail(res, "%s: %s", es->label, cg_error()), -1;
     LoaderSpec spec = {.items = ds->test.items, .n = ds->test.n, .res = R, .batch = TB, .train = 0,
                        .seed = job->seed, .threads = job->loader_threads > 0 ? job->loader_threads : 1,
@@ -237,7 +214,7 @@ static int evaluate(const TrainJob *job, Method *m, const EvalSet *es, EvalResul
         rc = loader_next(ld, host, labels, &b, &bg);
         if (rc <= 0) break;
         if (b > 0) k_upload(dev, host, (size_t)b * 3 * R * R);
-        m->ops->logits(m, dev, b, es->mode, logits); /* b = 0 too: collectives inside */
+        method_logits(m, dev, b, es->mode, logits); /* b = 0 too: collectives inside */
         count_correct(logits, labels, b, C, pred);
         for (int j = 0; j < b; j++) {
             if (labels[j] < 0 || labels[j] >= C) continue;
@@ -289,17 +266,17 @@ static int train_run_(const TrainJob *job, TrainResult *res) {
     if (!m) return fail(res, "%s: %s", method_name(job->mc.kind), cg_error());
     Loop L = {.job = job, .m = m};
     const Dataset *tr = &job->data->train;
-    if (m->ops->set_classes(m, (const char *const *)tr->classnames, tr->n_classes, job->data->dataset)) {
+    if (method_set_classes(m, (const char *const *)tr->classnames, tr->n_classes, job->data->dataset)) {
         fail(res, "%s: %s", job->data->dataset, cg_error());
         method_free(m);
         return res->status;
     }
     res->n_params = m->params.n;
-    L.epochs = m->params.n > 0 ? job->mc.epochs : 0;
+    L.epochs = m->params.n > 0 ? job->mc.train.epochs : 0;
     curves_alloc(&L.st, L.epochs);
     double t0 = cg_now();
     TrainStatus status = TRAIN_DONE;
-    if (optim_init(&L.opt, &job->mc, m->params.n) != 0) status = fail(res, "%s", cg_error());
+    if (optim_init(&L.opt, &job->mc.train, m->params.n) != 0) status = fail(res, "%s", cg_error());
     if (status == TRAIN_DONE && L.epochs > 0) {
         int rc = load_state(&L, res);
         if (rc < 0) status = TRAIN_FAILED;
@@ -322,14 +299,8 @@ static int train_run_(const TrainJob *job, TrainResult *res) {
     return res->status;
 }
 
-/* the run at its configured product precision (empty: fp32); the previous one is restored */
+/* the method runs at its configured product precision (core/methods/method.h) */
 int train_run(const TrainJob *job, TrainResult *res) {
     memset(res, 0, sizeof *res);
-    char prev[8];
-    snprintf(prev, sizeof prev, "%s", k_matmul_precision());
-    const char *want = job->mc.precision[0] ? job->mc.precision : "fp32";
-    if (k_set_matmul_precision(want) != 0) return fail(res, "precision: %s", cg_error());
-    int rc = train_run_(job, res);
-    (void)k_set_matmul_precision(prev);
-    return rc;
+    return train_run_(job, res);
 }

@@ -35,8 +35,8 @@ int main(int argc, char **argv) {
     printf("bench_methods: ViT-B/16 dimensions, random weights, %d threads, best of %d steps\n",
            b.threads, b.reps);
     MethodConfig coop, cocoop;
-    method_config_defaults(&coop, METHOD_COOP, "base2new", "caltech101");
-    method_config_defaults(&cocoop, METHOD_COCOOP, "base2new", "caltech101");
+    method_config_defaults(&coop, method_kind_from_name("coop"), "base2new", "caltech101");
+    method_config_defaults(&cocoop, method_kind_from_name("cocoop"), "base2new", "caltech101");
     int bc = bench_batch("BENCH_BATCH_COOP", 32), bk = bench_batch("BENCH_BATCH_COCOOP", 1);
     BenchTime none = {NAN, NAN};
     BenchTime ms = bench_method_ms(&b, coop, bc, CLASSES);

@@ -18,8 +18,8 @@
 
 #include "core/gen/clip_random.h"
 #include "core/model/clip_weights.h"
-#include "core/methods/method.h"
-#include "core/optim/optim.h"
+#include "core/methods/registry.h"
+#include "core/train/step.h"
 #include "core/gen/synth.h"
 #include "core/text/tokenizer.h"
 #include "base/util.h"
@@ -126,7 +126,7 @@ static inline BenchTime bench_method_ms_reps(BenchCtx *b, MethodConfig cfg, int 
         names[c] = cg_malloc(64);
         synth_classname(c, names[c], 64);
     }
-    if (m->ops->set_classes(m, (const char *const *)names, C, "caltech101")) cg_fatal("%s", cg_error());
+    if (method_set_classes(m, (const char *const *)names, C, "caltech101")) cg_fatal("%s", cg_error());
     int R = b->clip.cfg.image_res;
     size_t n = (size_t)batch * 3 * R * R;
     float *h = cg_malloc(n * sizeof(float)), *img = k_alloc(n);
@@ -135,15 +135,13 @@ static inline BenchTime bench_method_ms_reps(BenchCtx *b, MethodConfig cfg, int 
     int *labels = cg_malloc((size_t)batch * sizeof(int));
     for (int i = 0; i < batch; i++) labels[i] = (i * 7) % C;
     Optimizer opt;
-    if (optim_init(&opt, &cfg, m->params.n)) cg_fatal("%s", cg_error());
+    if (optim_init(&opt, &cfg.train, m->params.n)) cg_fatal("%s", cg_error());
     BenchTime best = {1e30, 1e30};
     bench_sync(img);
     for (int r = 0; r <= reps; r++) {
         double t = cg_now(), c = bench_cpu_now();
-        if (m->params.n) k_zero(m->params.grad, m->params.n);
-        m->ops->forward_backward(m, img, labels, batch, batch);
-        optim_step(&opt, m->params.data, m->params.grad, cfg.lr);
-        m->params_version++;
+        if (train_step(m, &opt, img, labels, batch, batch, cfg.train.lr, NULL) != 0)
+            cg_fatal("%s", cg_error());
         bench_sync(m->params.n ? m->params.data : img);
         t = cg_now() - t, c = bench_cpu_now() - c;
         if (r > 0 && t * 1e3 < best.ms) best.ms = t * 1e3;

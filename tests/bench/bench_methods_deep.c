@@ -37,18 +37,16 @@ static double bench_method(const ClipModel *clip, const Tokenizer *tok, MethodKi
     env.cfg.kind = kind;
     snprintf(env.dataset, sizeof env.dataset, "caltech101");
     Method *m = method_create(&env);
-    if (!m || m->ops->set_classes(m, NAMES, N_CLASSES, "caltech101"))
+    if (!m || method_set_classes(m, NAMES, N_CLASSES, "caltech101"))
         cg_fatal("%s: %s", method_name(kind), cg_error());
     Optimizer o;
-    if (optim_init(&o, &env.cfg, m->params.n)) cg_fatal("%s", cg_error());
+    if (optim_init(&o, &env.cfg.train, m->params.n)) cg_fatal("%s", cg_error());
     double best = 1e30, best_cpu = 1e30;
     bench_sync(images);
     for (int r = 0; r < reps + 1; r++) {
         double t = cg_now(), c = bench_cpu_now();
-        k_zero(m->params.grad, m->params.n);
-        m->ops->forward_backward(m, images, labels, BATCH, BATCH);
-        optim_step(&o, m->params.data, m->params.grad, env.cfg.lr);
-        m->params_version++;
+        if (train_step(m, &o, images, labels, BATCH, BATCH, env.cfg.train.lr, NULL) != 0)
+            cg_fatal("%s", cg_error());
         bench_sync(m->params.data);
         t = cg_now() - t, c = bench_cpu_now() - c;
         if (r > 0 && t < best) best = t;
@@ -123,7 +121,7 @@ int main(int argc, char **argv) {
            k_threads(), reps);
     double ms[METHOD_COUNT] = {0}, cpu[METHOD_COUNT] = {0};
     double ref[METHOD_COUNT] = {0}, ref_cpu[METHOD_COUNT] = {0};
-    const MethodKind kinds[3] = {METHOD_MAPLE, METHOD_MUDPT, METHOD_MMRL};
+    const MethodKind kinds[3] = {method_kind_from_name("maple"), method_kind_from_name("mudpt"), method_kind_from_name("mmrl")};
     for (int i = 0; i < 3; i++)
         if (strstr(methods, method_name(kinds[i])))
             ms[kinds[i]] = bench_method(&clip, tok, kinds[i], images, labels, reps, &cpu[kinds[i]]);
