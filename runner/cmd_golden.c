@@ -23,9 +23,16 @@
 
 /* README §7 (fixtures computed in fp32; for reduced precision see precision_tol) */
 #define TOL_FEAT 1e-5   /* logits and features, relative */
+/* logits and features after the AdamW steps: the ~23 MMRL elements whose step-0 gradient is
+ * cancellation noise take an update of up to lr whatever the summation order (fixture README
+ * §7, "AdamW caveat"); the parameter check masks them, the evaluation cannot */
+#define TOL_EVAL_ADAMW 5e-5
 #define TOL_LOSS 1e-5   /* losses, absolute */
 #define TOL_GRAD 5e-5   /* gradients, relative to the tensor's max |g| */
-#define TOL_PARAM 1e-6  /* parameters after steps, absolute */
+#define TOL_PARAM 1e-6  /* parameters after SGD steps, absolute */
+/* parameters after AdamW steps (masked): the fixture README §7 measures 4.4e-6 between fp32
+ * and float64 after masking; tests/test_methods_deep.c uses the same bound */
+#define TOL_PARAM_ADAMW 1e-5
 #define TOL_DIGEST 1e-5 /* float64 digests, relative */
 #define NOISE_FACTOR 3.0 /* reduced precision: tolerance = this × the dataset's p_noise_rel */
 #define ADAMW_MASK 1e-6 /* AdamW: elements with |g0| <= this are ill-conditioned */
@@ -419,7 +426,8 @@ static void check_records(GoldenTally *t, hid_t f, Method *m, const char *grp,
         size_t cnt = 1;
         for (int d = 0; d < r->ndim; d++) cnt *= (size_t)r->shape[d];
         int loss = !strncmp(names[i], "loss", 4);
-        check_host(t, f, path, r->host, cnt, loss ? TOL_LOSS : TOL_FEAT, loss ? "abs" : "rel", 0, NULL);
+        double feat = strstr(grp, "adamw") ? TOL_EVAL_ADAMW : TOL_FEAT;
+        check_host(t, f, path, r->host, cnt, loss ? TOL_LOSS : feat, loss ? "abs" : "rel", 0, NULL);
     }
     h5r_free_strings(names, n);
 }
@@ -499,7 +507,8 @@ static void golden_steps(GoldenTally *t, hid_t f, Method *m, const Inputs *in, c
         snprintf(full, sizeof full, "%s/params_after_step%zu", grp, k + 1);
         snprintf(dig, sizeof dig, "%s/digests_after_step%zu", grp, k + 1);
         if (h5r_exists(f, full) || h5r_exists(f, dig))
-            check_params(t, f, m, h, init, full, dig, TOL_PARAM, "abs", mask, mask ? 2 * lr_sum : 0);
+            check_params(t, f, m, h, init, full, dig, mask ? TOL_PARAM_ADAMW : TOL_PARAM, "abs", mask,
+                         mask ? 2 * lr_sum : 0);
         free(h);
     }
     snprintf(path, sizeof path, "%s/losses", grp);
@@ -523,7 +532,8 @@ static void golden_eval(GoldenTally *t, hid_t f, Method *m, const Inputs *in, co
     method_logits(m, in->test_images, TB, EVAL_DEFAULT, lg);
     m->record = 0;
     snprintf(path, sizeof path, "%s/logits", grp);
-    check_host(t, f, path, lg, (size_t)TB * C, TOL_FEAT, "rel", 0, NULL);
+    double tol = strstr(grp, "adamw") ? TOL_EVAL_ADAMW : TOL_FEAT;
+    check_host(t, f, path, lg, (size_t)TB * C, tol, "rel", 0, NULL);
     static const char *const skip[] = {"logits", "logits_base_inference", "logits_novel_inference", NULL};
     check_records(t, f, m, grp, skip);
     static const struct { const char *name; EvalMode mode; } modes[] = {
@@ -532,7 +542,7 @@ static void golden_eval(GoldenTally *t, hid_t f, Method *m, const Inputs *in, co
         snprintf(path, sizeof path, "%s/%s", grp, modes[i].name);
         if (!h5r_exists(f, path)) continue;
         method_logits(m, in->test_images, TB, modes[i].mode, lg);
-        check_host(t, f, path, lg, (size_t)TB * C, TOL_FEAT, "rel", 0, NULL);
+        check_host(t, f, path, lg, (size_t)TB * C, tol, "rel", 0, NULL);
     }
     free(lg);
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/cli_demo.sh — `clipgrid demo` end to end: it makes the tiny model and the synthetic
-# datasets, runs sweeps/demo.yaml (45 runs: 5 methods x 3 datasets x 3 seeds) and prints the
+# datasets, runs sweeps/demo.yaml (54 runs: 6 methods x 3 datasets x 3 seeds) and prints the
 # base-to-new table; a second call finds everything done and prints the same table.
 # Run from the repository root; $CLIPGRID is the program (default build/clipgrid).
 set -u
@@ -17,16 +17,16 @@ check "demo: exit 0 (rc $rc)" $rc
 [ -f "$tmp/demo/model/tiny.safetensors" ] && [ -d "$tmp/demo/data/eurosat" ] && [ -d "$tmp/demo/data/dtd" ] \
   && [ -d "$tmp/demo/data/oxford_pets" ]; check "demo: model and synthetic datasets made" $?
 n=$(ls "$tmp/demo/out/runs" | grep -c '\.h5$')
-[ "$n" = 45 ]; check "demo: 45 run files ($n)" $?
-grep -q "^\[45/45\]" "$tmp/out"; check "demo: a line per finished run" $?
-rows=$(grep -cE '^\| (EuroSAT|DTD|OxfordPets) +\| (CLIP|CoOp|CoCoOp|MaPLe|MMRL) +\| 3 ' "$tmp/out")
-[ "$rows" = 15 ]; check "demo: table rows for 3 datasets x 5 methods over 3 seeds ($rows)" $?
+[ "$n" = 54 ]; check "demo: 54 run files ($n)" $?
+grep -q "^\[54/54\]" "$tmp/out"; check "demo: a line per finished run" $?
+rows=$(grep -cE '^\| (EuroSAT|DTD|OxfordPets) +\| (CLIP|CoOp|CoCoOp|KgCoOp|MaPLe|MMRL) +\| 3 ' "$tmp/out")
+[ "$rows" = 18 ]; check "demo: table rows for 3 datasets x 6 methods over 3 seeds ($rows)" $?
 grep -qE '^\| Average \(3\) +\| MMRL ' "$tmp/out"; check "demo: average rows" $?
 sed -n '/^| Dataset/,$p' "$tmp/out" >"$tmp/table1"
 
 timeout 120 "$CLIPGRID" demo -o "$tmp/demo" --progress 1000 >"$tmp/out2" 2>&1; rc=$?
 check "demo again: exit 0 (rc $rc)" $rc
-grep -q "45 runs, 0 to do" "$tmp/out2"; check "demo again: nothing to redo" $?
+grep -q "54 runs, 0 to do" "$tmp/out2"; check "demo again: nothing to redo" $?
 sed -n '/^| Dataset/,$p' "$tmp/out2" >"$tmp/table2"
 cmp -s "$tmp/table1" "$tmp/table2"; check "demo again: the same table" $?
 "$CLIPGRID" demo --help | grep -q "usage: clipgrid demo"; check "demo --help" $?

@@ -114,8 +114,8 @@ echo "$out" | sed 's/^/     /'
 [ "$rc" != 0 ] && [ "$rc" -lt 124 ]; check "missing fixture: failure exit status (got $rc)" $?
 echo "$out" | grep -F "$missing" | grep -q FAIL; check "missing fixture: a FAIL line names $missing" $?
 
-echo "-- 4. the CoOp and CoCoOp fixtures: exit 0, every tensor within tolerance"
-for fx in coop_ctx4_init:14 coop_ctx16_rand:14 cocoop:32; do
+echo "-- 4. the CoOp, CoCoOp and KgCoOp fixtures: exit 0, every tensor within tolerance"
+for fx in coop_ctx4_init:14 coop_ctx16_rand:14 cocoop:32 kgcoop:17; do
   name=${fx%%:*}; count=${fx##*:}
   if [ -f "$OFFICIAL/$name.h5" ] && [ -f "$OFFICIAL/tiny768.safetensors" ]; then
     golden "$OFFICIAL/$name.h5"

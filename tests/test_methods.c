@@ -108,7 +108,9 @@ static void test_cocoop_prefix(const char *ctx_init, int n_ctx) {
     CHECK_CLOSE("eval logits", ef, ep, NB * NC, 1e-5);
     for (int i = 0; i < m->params.count; i++) {
         const ParamTensor *t = &m->params.t[i];
-        CHECK_CLOSE(t->name, g_fast + t->offset, g_plain + t->offset, t->numel, 2e-5);
+        /* 5e-5 of max |g|: the fixtures' gradient acceptance (README §7); the two paths sum in
+         * another order, and OpenBLAS's kernels (Zen, Skylake-X) differ in theirs too */
+        CHECK_CLOSE(t->name, g_fast + t->offset, g_plain + t->offset, t->numel, 5e-5);
     }
     free(g_fast), free(g_plain);
     method_free(m);
@@ -407,6 +409,29 @@ int main(void) {
         test_fd(plain ? "cocoop plain" : "cocoop shared prefix", m, 1e-3, 2e-3);
         method_free(m);
     }
+    /* KgCoOp: CoOp plus W·(1 − mean cos) to the hand-crafted features. From "a photo of a"
+     * the learned prompts start equal to the hand-crafted ones (cos = 1: the term's gradient is
+     * 0 there), so the check starts from a random context, where the term pulls; W = 50 makes
+     * it dominate while the fp32 sum of 1 − cos keeps the central difference well resolved */
+    static const char *const kg_w[] = {"8", "50"};
+    for (int i = 0; i < 2; i++) {
+        MethodEnv env = {.clip = &clip, .tok = tok, .seed = SEED, .comm = comm_self()};
+        method_config_defaults(&env.cfg, method_kind_from_name("kgcoop"), "base2new", "caltech101");
+        CHECK(method_option_set(&env.cfg, "w", kg_w[i]) == 0, "kgcoop w: %s", cg_error());
+        env.cfg.ctx_init[0] = 0, env.cfg.n_ctx = 4;
+        strcpy(env.dataset, "caltech101");
+        Method *m = method_create(&env);
+        if (!m || m->ops->set_classes(m, NAMES, NC, "caltech101")) cg_fatal("kgcoop: %s", cg_error());
+        char label[64];
+        snprintf(label, sizeof label, "kgcoop W=%s", kg_w[i]);
+        test_fd(label, m, 3e-3, 2e-3);
+        fb(m, NULL);
+        const MethodRecord *sc = method_recorded(m, "loss_score");
+        CHECK(sc && sc->host[0] > 0 && sc->host[0] < 1, "kgcoop: score 1 - mean cos = %g",
+              sc ? sc->host[0] : -1.0);
+        method_free(m);
+    }
+    test_ranks(method_kind_from_name("kgcoop"), 0, "end", 3, NB); /* the term counted once */
     test_ranks(method_kind_from_name("coop"), 0, "end", 2, NB);
     test_ranks(method_kind_from_name("coop"), 1, "middle", 3, NB);
     test_ranks(method_kind_from_name("coop"), 0, "front", 3, 1);   /* two ranks without images */

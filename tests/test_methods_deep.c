@@ -29,6 +29,11 @@
 
 #define VOCAB_PATH "data/clip/bpe_simple_vocab_16e6.txt.gz"
 #define TOL_FEAT 1e-5
+/* logits after the AdamW steps: the first AdamW update lr·g/(|g| + 1e-8) of the ~23 elements
+ * whose step-0 gradient is cancellation noise (fixture README §7, "AdamW caveat") moves them
+ * by up to lr whatever the summation order; the parameter check masks them, the evaluation
+ * cannot: 1.2–1.5e-5 measured on AMD Zen with OpenBLAS's Zen kernels */
+#define TOL_EVAL_ADAMW 5e-5
 #define TOL_LOSS 1e-5
 #define TOL_GRAD 5e-5
 #define TOL_PARAM 1e-6
@@ -232,7 +237,7 @@ static void cmp_records(hid_t f, Method *m, const char *grp) {
         float *ref = read_f32(f, p, n);
         if (!ref) continue;
         if (r->ndim == 0) cmp_abs(p, r->host, ref, 1, TOL_LOSS, NULL, 0);
-        else cmp_rel(p, r->host, ref, n, TOL_FEAT);
+        else cmp_rel(p, r->host, ref, n, strstr(grp, "adamw") ? TOL_EVAL_ADAMW : TOL_FEAT);
         free(ref);
     }
 }
@@ -326,7 +331,7 @@ static void run_steps(hid_t f, Method *m, const char *steps, const char *eval, c
         if (!h5r_exists(f, p)) continue;
         m->ops->logits(m, timg, TB, modes[h], logits);
         float *ref = read_f32(f, p, (size_t)TB * C);
-        if (ref) cmp_rel(p, logits, ref, (size_t)TB * C, TOL_FEAT);
+        if (ref) cmp_rel(p, logits, ref, (size_t)TB * C, strstr(eval, "adamw") ? TOL_EVAL_ADAMW : TOL_FEAT);
         free(ref);
         if (h == 0) cmp_records(f, m, eval);
     }
