@@ -87,7 +87,6 @@ static void on_epoch_(void *ctx, int epoch, int epochs, double loss, double acc,
     }
 }
 
-static void log_line_(void *ctx, const char *line) { logf_(ctx, "%s", line); }
 
 /* ---- the run ------------------------------------------------------------------------------- */
 
@@ -180,7 +179,7 @@ static void train_(Cell *x, TrainResult *res) {
         .clip = rc->clip, .tok = rc->tok, .mc = c->mc, .data = &rd, .seed = c->run_seed,
         .loader_threads = rc->loader_threads, .comm = x->comm, .cb_ctx = x,
         .ckpt_save = ckpt_save_, .ckpt_load = ckpt_load_, .on_epoch = on_epoch_,
-        .log = log_line_, .stop = signals_stop_flag(),
+        .stop = signals_stop_flag(),
     };
     train_run(&job, res);
     run_data_free(&rd);

@@ -28,7 +28,12 @@ Method *method_create(const MethodEnv *env) {
         return NULL;
     }
     const char *p = env->cfg.train.precision;
-    if (p[0] && k_set_matmul_precision(p) != 0) return NULL; /* cg_error names it */
+    int known = !p[0];
+    for (int i = 0; K_PRECISION_NAMES[i]; i++) known |= !strcmp(p, K_PRECISION_NAMES[i]);
+    if (!known) {
+        cg_error_set("precision '%s' is not fp32, tf32, bf16 or fp16", p);
+        return NULL;
+    }
     Method *m = cg_calloc(1, sizeof *m);
     m->desc = d, m->ops = &d->ops, m->env = *env;
     if (!m->env.comm) m->env.comm = comm_self();

@@ -77,7 +77,6 @@ typedef struct {
     /* progress (rank 0 of the group prints or logs) */
     void (*on_epoch)(void *ctx, int epoch, int epochs, double loss, double acc, double lr,
                      double seconds);
-    void (*log)(void *ctx, const char *line);
     /* set asynchronously (SIGTERM/SIGUSR1): checkpoint after the current step and return */
     volatile sig_atomic_t *stop;
 } TrainJob;
