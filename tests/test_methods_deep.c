@@ -21,6 +21,7 @@
 #include "core/model/clip_weights.h"
 #include "core/methods/method.h"
 #include "core/methods/method_deep.h"
+#include "core/methods/prompted.h"
 #include "core/optim/optim.h"
 #include "core/text/tokenizer.h"
 #include "base/util.h"
@@ -578,8 +579,8 @@ static void prefix_check(const ClipModel *clip, MethodKind kind) {
     size_t n = 0;
     int C = 0;
     for (int plain = 0; plain < 2; plain++) {
-        deep_set_prefix_sharing(!plain);
         Method *m = small_method(clip, kind, comm_self());
+        prompted_set_prefix_sharing(m, !plain);
         n = m->params.n, C = m->C;
         k_zero(m->params.grad, n);
         loss[plain] = m->ops->forward_backward(m, img, labels, B, B);
@@ -589,7 +590,6 @@ static void prefix_check(const ClipModel *clip, MethodKind kind) {
         m->ops->logits(m, img, B, EVAL_DEFAULT, logits[plain]);
         method_free(m);
     }
-    deep_set_prefix_sharing(1);
     char name[96];
     float l0 = (float)loss[0], l1 = (float)loss[1];
     snprintf(name, sizeof name, "%s: shared prefix vs plain, loss", method_name(kind));

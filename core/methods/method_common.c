@@ -1,5 +1,5 @@
 /* core/methods/method_common.c — pieces every method file uses: seeded initial values, token
- * embeddings, class-prompt tokenisation, the context phrase, CLIP's logit head with its
+ * embeddings, the context phrase, CLIP's logit head with its
  * gradient, and the split of class prompts over a rank group. */
 #include <math.h>
 #include <stdlib.h>
@@ -44,32 +44,6 @@ static char *underscores_to_spaces(const char *s) {
     return o;
 }
 
-int class_prompt_tokens(const Tokenizer *tok, const char *prefix, const char *const *classnames,
-                        int C, int **ids_out, int **eot_out, int **lens_out) {
-    int ctx = 77, *ids = cg_calloc((size_t)C * ctx, sizeof(int));
-    int *eot = cg_malloc((size_t)C * sizeof(int)), *lens = cg_malloc((size_t)C * sizeof(int));
-    int *tmp = cg_malloc(ctx * sizeof(int));
-    for (int c = 0; c < C; c++) {
-        char *name = underscores_to_spaces(classnames[c]);
-        size_t len = strlen(prefix) + strlen(name) + 3;
-        char *text = cg_malloc(len);
-        snprintf(text, len, "%s%s%s.", prefix, *prefix ? " " : "", name);
-        int n = tokenizer_tokenize77(tok, text, ids + (size_t)c * ctx, ctx);
-        int nl = n < 0 ? -1 : tokenizer_encode(tok, name, tmp, ctx);
-        free(text), free(name);
-        if (n < 0 || nl < 0) {
-            free(ids), free(eot), free(lens), free(tmp);
-            return -1;
-        }
-        eot[c] = n - 1, lens[c] = nl;
-    }
-    free(tmp);
-    *ids_out = ids, *eot_out = eot;
-    if (lens_out) *lens_out = lens;
-    else free(lens);
-    return 0;
-}
-
 int ctx_phrase_embed(const ClipModel *clip, const Tokenizer *tok, const char *phrase,
                      int *n_words, float *dst) {
     char *p = underscores_to_spaces(phrase);
@@ -78,16 +52,17 @@ int ctx_phrase_embed(const ClipModel *clip, const Tokenizer *tok, const char *ph
         if (*s != ' ' && !in_word) words++;
         in_word = *s != ' ';
     }
-    int row[77];
-    int n = tokenizer_tokenize77(tok, p, row, 77);
+    int context = clip->cfg.context, *row = cg_calloc((size_t)context, sizeof(int));
+    int n = tokenizer_tokenize77(tok, p, row, context);
     free(p);
-    if (n < 0) return -1;
-    if (words < 1 || words + 1 > 77) {
+    if (n < 0) return free(row), -1;
+    if (words < 1 || words + 1 > context) {
         cg_error_set("context phrase '%s': %d words", phrase, words);
-        return -1;
+        return free(row), -1;
     }
     *n_words = words;
     if (dst) embed_tokens(clip, row + 1, words, dst);
+    free(row);
     return 0;
 }
 

@@ -41,12 +41,6 @@ void method_init_uniform(const Method *m, const char *name, float *dst, size_t n
 /* token embeddings of ids [n] (host) into dst [n, D] (device) */
 void embed_tokens(const ClipModel *clip, const int *ids, int n, float *dst);
 
-/* tokenise "<prefix> <classname>." for each class ('_' → ' '; prefix "" gives "<classname>.")
- * into ids [C,77] (host, caller frees), eot [C] and name_lens [C] (BPE tokens of the class name
- * alone); 0 or −1 with cg_error */
-int class_prompt_tokens(const struct Tokenizer *tok, const char *prefix,
-                        const char *const *classnames, int C, int **ids, int **eot,
-                        int **name_lens);
 /* the context phrase's words (after '_' → ' '): *n_words, and its rows 1..n_words of the
  * embedding (the rows after SOS) into dst [n_words, D] when dst != NULL; 0 or −1 */
 int ctx_phrase_embed(const ClipModel *clip, const struct Tokenizer *tok, const char *phrase,
