@@ -476,7 +476,6 @@ static double two_sum_double(CgComm *c, double x) {
     return s;
 }
 
-static void two_barrier(CgComm *c) { (void)c, pthread_barrier_wait(&g_sh.bar); }
 
 typedef struct {
     CgComm comm;
@@ -535,7 +534,7 @@ static void group_check(const ClipModel *clip, MethodKind kind) {
     pthread_barrier_init(&g_sh.bar, NULL, 2);
     pthread_t th[2];
     for (int r = 0; r < 2; r++) {
-        two[r] = (Rank){.comm = {r, 2, NULL, two_allreduce, two_allgatherv, two_sum_double, two_barrier},
+        two[r] = (Rank){.comm = {r, 2, NULL, two_allreduce, two_allgatherv, two_sum_double},
                         .clip = clip, .kind = kind, .img = img + r * 2 * per, .labels = labels + 2 * r,
                         .b = 2, .b_global = B};
         pthread_create(&th[r], NULL, rank_main, &two[r]);

@@ -1,6 +1,5 @@
 /* core/methods/method_common.c — pieces every method file uses: seeded initial values, token
- * embeddings, the context phrase, CLIP's logit head with its
- * gradient, and the split of class prompts over a rank group. */
+ * embeddings, the context phrase, and the split of class prompts and images over a rank group. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,44 +63,6 @@ int ctx_phrase_embed(const ClipModel *clip, const Tokenizer *tok, const char *ph
     if (dst) embed_tokens(clip, row + 1, words, dst);
     free(row);
     return 0;
-}
-
-double clip_head(const float *img, const float *txt, int b, int C, int E, float logit_scale,
-                 const int *labels, int b_global, float *logits, float *d_img, float *d_txt,
-                 float *img_n, float *txt_n) {
-    float *in_ = img_n ? img_n : k_alloc((size_t)b * E), *tn = txt_n ? txt_n : k_alloc((size_t)C * E);
-    float *inorm = k_alloc((size_t)b), *tnorm = k_alloc((size_t)C);
-    float *scaled = k_alloc((size_t)b * E);
-    float tau = expf(logit_scale);
-    op_l2norm(in_, inorm, img, b, E);
-    op_l2norm(tn, tnorm, txt, C, E);
-    k_copy(scaled, in_, (size_t)b * E);
-    op_scale(scaled, tau, (size_t)b * E);
-    op_matmul(logits, scaled, tn, NULL, b, E, C, K_W_OUT_IN, 0);
-    double loss = 0;
-    if (labels) {
-        double share = (double)b / (double)(b_global > 0 ? b_global : b);
-        float *dl = (d_img || d_txt) ? k_alloc((size_t)b * C) : NULL;
-        loss = op_cross_entropy(dl, logits, labels, b, C, (float)share) * share;
-        if (d_img) {
-            float *dn = k_alloc((size_t)b * E);
-            op_matmul(dn, dl, tn, NULL, b, C, E, K_W_IN_OUT, 0);
-            op_scale(dn, tau, (size_t)b * E);
-            op_l2norm_backward(d_img, dn, in_, inorm, b, E, 0);
-            k_free(dn);
-        }
-        if (d_txt) {
-            float *dn = k_alloc((size_t)C * E);
-            op_dense_backward(NULL, dn, NULL, dl, scaled, tn, b, E, C, 0);
-            op_l2norm_backward(d_txt, dn, tn, tnorm, C, E, 0);
-            k_free(dn);
-        }
-        if (dl) k_free(dl);
-    }
-    k_free(inorm), k_free(tnorm), k_free(scaled);
-    if (!img_n) k_free(in_);
-    if (!txt_n) k_free(tn);
-    return loss;
 }
 
 void class_split_init(ClassSplit *s, CgComm *comm, int C, int per) {

@@ -1,11 +1,12 @@
 /* core/methods/method_deep.h — what MaPLe, MuDPT and MMRL (core/methods/method_maple.c, method_mudpt.c,
  * method_mmrl.c) share besides their skeleton (core/methods/prompted.h): initialising learnable
  * tensors from the run's random streams (normal, uniform, constant, copies, word embeddings),
- * the cosine-similarity logits with their backward, and a few small tensor helpers. */
+ * and a few small tensor helpers. */
 #ifndef CLIPGRID_CORE_METHOD_DEEP_H
 #define CLIPGRID_CORE_METHOD_DEEP_H
 
 #include "core/model/clip_tower.h"
+#include "core/methods/cos_head.h"
 #include "core/methods/method.h"
 #include "core/methods/method_impl.h"
 #include "core/methods/zeroshot.h"
@@ -22,25 +23,6 @@ int deep_init_words(Method *m, const char *name, const char *phrase, int n);
 void deep_declare(Method *m, const char *name, int d0, int d1, int d2);
 /* PyTorch's default nn.Linear initialisation bound 1/sqrt(fan_in) */
 double deep_linear_bound(int fan_in);
-
-/* ---- cosine logits: logits = (scale·x̂)·ŷᵀ ------------------------------------------------ */
-
-typedef struct {
-    int B, C, E;
-    float scale;
-    float *img_n, *img_norm, *txt_n, *txt_norm, *logits; /* device */
-} CosHead;
-
-/* img [B,E], txt [C,E] raw features; txt_n may be given precomputed (txt NULL) */
-void cos_head_forward(CosHead *h, const float *img, const float *txt, int B, int C, int E,
-                      float scale);
-/* d_img_n [B,E] (+)= scale·dlogits·ŷ, d_txt_n [C,E] (+)= scale·dlogitsᵀ·x̂ (either may be NULL) */
-void cos_head_backward(const CosHead *h, const float *dlogits, float *d_img_n, float *d_txt_n,
-                       int acc);
-void cos_head_free(CosHead *h);
-/* mean cross-entropy of h->logits over this rank's b images (of b_global): returns the rank's
- * share of the loss; d_img [b,E], d_txt [C,E] ('=') its gradient at the raw features */
-double cos_head_ce(const CosHead *h, const int *labels, int b_global, float *d_img, float *d_txt);
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 

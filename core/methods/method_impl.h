@@ -10,6 +10,7 @@
 #ifndef CLIPGRID_CORE_METHOD_IMPL_H
 #define CLIPGRID_CORE_METHOD_IMPL_H
 
+#include "core/methods/cos_head.h"
 #include "core/methods/method.h"
 
 extern const MethodOps zsclip_ops, coop_ops, cocoop_ops, maple_ops, mudpt_ops, mmrl_ops;
@@ -45,15 +46,6 @@ void embed_tokens(const ClipModel *clip, const int *ids, int n, float *dst);
  * embedding (the rows after SOS) into dst [n_words, D] when dst != NULL; 0 or −1 */
 int ctx_phrase_embed(const ClipModel *clip, const struct Tokenizer *tok, const char *phrase,
                      int *n_words, float *dst);
-
-/* CLIP's head with its gradient: logits [b, C] = exp(scale)·x̂·t̂ᵀ from raw image features
- * img [b,E] and raw text features txt [C,E] (device). With labels: returns this rank's share
- * of the global mean cross-entropy (Σ over its b images / b_global) and, when non-NULL,
- * writes d_img [b,E] and d_txt [C,E] ('=') of that share. img_n / txt_n (optional) receive the
- * normalised features. */
-double clip_head(const float *img, const float *txt, int b, int C, int E, float logit_scale,
-                 const int *labels, int b_global, float *logits, float *d_img, float *d_txt,
-                 float *img_n, float *txt_n);
 
 /* The split of C class prompts over a rank group (design.md §5): this rank encodes classes
  * [lo, lo + cnt); class_split_gather assembles all rows from every rank's slice (allgatherv of
