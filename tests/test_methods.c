@@ -18,7 +18,7 @@
 #include "core/model/clip_tower.h"
 #include "core/model/clip_weights.h"
 #include "core/methods/method.h"
-#include "core/methods/method_deep.h"
+#include "core/methods/cos_head.h"
 #include "core/methods/method_impl.h"
 #include "core/base/rng.h"
 #include "core/text/tokenizer.h"

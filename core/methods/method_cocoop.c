@@ -115,17 +115,13 @@ static int cocoop_set_classes(Method *m, const char *const *names, int C, const 
     snprintf(tmpl, sizeof tmpl, "%s {}.", s->prefix);
     if (prompts_build(&s->prompts, m->env.tok, tmpl, names, C, m->env.clip->cfg.context))
         return -1;
-    const int *eot = s->prompts.eot, ctx = s->prompts.context;
+    const int *eot = s->prompts.eot;
     m->C = C;
-    s->T_full = 1;
-    for (int c = 0; c < C; c++) s->T_full = eot[c] + 1 > s->T_full ? eot[c] + 1 : s->T_full;
+    s->T_full = prompts_rows(&s->prompts, 0, C);
     s->S = s->T_full - 1 - M;
-    int T = s->T_full, *idx = cg_malloc((size_t)C * T * sizeof(int));
-    for (int c = 0; c < C; c++)
-        for (int t = 0; t < T; t++) idx[c * T + t] = s->prompts.ids[(size_t)c * ctx + t];
+    int T = s->T_full;
     s->base = k_alloc((size_t)C * T * D);
-    embed_tokens(m->env.clip, idx, C * T, s->base);
-    free(idx);
+    prompts_embed(m->env.clip, &s->prompts, 0, C, T, s->base);
     s->suffix = k_alloc((size_t)C * s->S * D);
     op_copy_batched(s->suffix, (size_t)s->S * D, s->base + (size_t)(1 + M) * D, (size_t)T * D, C,
                     (size_t)s->S * D, 0);
@@ -133,7 +129,7 @@ static int cocoop_set_classes(Method *m, const char *const *names, int C, const 
     for (int c = 0; c < C; c++) s->suffix_eot[c] = eot[c] - 1 - M;
     s->sos = k_alloc((size_t)D);
     k_copy(s->sos, s->base, (size_t)D);
-    method_record_token_ids(m, s->prompts.ids, C, ctx);
+    method_record_token_ids(m, s->prompts.ids, C, s->prompts.context);
     class_split_init(&s->cs, m->env.comm, C, s->E);
     return 0;
 }

@@ -115,18 +115,12 @@ static int coop_set_classes(Method *m, const char *const *names, int C, const ch
     if (s->csc && !s->C_csc) coop_declare_ctx(m, C);
     m->C = C;
     class_split_init(&s->cs, m->env.comm, C, s->E);
-    s->T = 1;
-    const int *eot = s->prompts.eot, ctx = s->prompts.context;
-    for (int c = s->cs.lo; c < s->cs.lo + s->cs.cnt; c++) s->T = eot[c] + 1 > s->T ? eot[c] + 1 : s->T;
+    s->T = prompts_rows(&s->prompts, s->cs.lo, s->cs.cnt);
     if (s->cs.cnt > 0) {
-        int n = s->cs.cnt, *idx = cg_malloc((size_t)n * s->T * sizeof(int));
-        for (int c = 0; c < n; c++)
-            for (int t = 0; t < s->T; t++) idx[c * s->T + t] = s->prompts.ids[(size_t)(s->cs.lo + c) * ctx + t];
-        s->base = k_alloc((size_t)n * s->T * s->D);
-        embed_tokens(m->env.clip, idx, n * s->T, s->base);
-        free(idx);
+        s->base = k_alloc((size_t)s->cs.cnt * s->T * s->D);
+        prompts_embed(m->env.clip, &s->prompts, s->cs.lo, s->cs.cnt, s->T, s->base);
     }
-    method_record_token_ids(m, s->prompts.ids, C, ctx);
+    method_record_token_ids(m, s->prompts.ids, C, s->prompts.context);
     return 0;
 }
 

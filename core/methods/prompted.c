@@ -28,7 +28,7 @@ void prompted_prefix_template(char *out, size_t cap, const char *prefix) {
 
 /* ---- class prompts ------------------------------------------------------------------------- */
 
-static int prompts_embed(DeepPrompts *dp, Method *m, const char *tmpl,
+static int class_prompts(DeepPrompts *dp, Method *m, const char *tmpl,
                          const char *const *classnames, int C) {
     *dp = (DeepPrompts){0};
     const ClipModel *clip = m->env.clip;
@@ -38,15 +38,9 @@ static int prompts_embed(DeepPrompts *dp, Method *m, const char *tmpl,
     }
     if (prompts_build(&dp->p, m->env.tok, tmpl, classnames, C, clip->cfg.context)) return -1;
     method_record_token_ids(m, dp->p.ids, C, dp->p.context);
-    int T = 1, D = clip->cfg.txt.width;
-    for (int c = 0; c < C; c++) T = dp->p.eot[c] + 1 > T ? dp->p.eot[c] + 1 : T;
-    int *idx = cg_malloc((size_t)C * T * sizeof(int));
-    for (int c = 0; c < C; c++)
-        for (int t = 0; t < T; t++) idx[c * T + t] = dp->p.ids[(size_t)c * dp->p.context + t];
-    dp->T = T;
-    dp->embeds = k_alloc((size_t)C * T * D);
-    embed_tokens(clip, idx, C * T, dp->embeds);
-    free(idx);
+    dp->T = prompts_rows(&dp->p, 0, C);
+    dp->embeds = k_alloc((size_t)C * dp->T * clip->cfg.txt.width);
+    prompts_embed(clip, &dp->p, 0, C, dp->T, dp->embeds);
     return 0;
 }
 
@@ -65,7 +59,7 @@ int prompted_set_classes(Method *m, const char *tmpl, const char *const *classna
                          int min_T) {
     Prompted *s = pr(m);
     DeepPrompts dp;
-    if (prompts_embed(&dp, m, tmpl, classnames, C)) return -1;
+    if (class_prompts(&dp, m, tmpl, classnames, C)) return -1;
     if (dp.T < min_T) {
         prompts_drop(&dp);
         cg_error_set("%s: class prompts shorter than the %d context rows", m->ops->name, min_T - 2);

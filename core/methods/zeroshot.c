@@ -99,22 +99,31 @@ void prompts_free(ClassPrompts *p) {
     *p = (ClassPrompts){0};
 }
 
-/* features of prompts [c0, c0+n): token embeddings of the first T rows, T = last EOT + 1 */
-static void text_chunk(const ClipModel *m, const ClassPrompts *p, int c0, int n, float *out) {
-    int T = 1, D = m->cfg.txt.width;
+int prompts_rows(const ClassPrompts *p, int c0, int n) {
+    int T = 1;
     for (int c = c0; c < c0 + n; c++) T = p->eot[c] + 1 > T ? p->eot[c] + 1 : T;
+    return T;
+}
+
+void prompts_embed(const ClipModel *m, const ClassPrompts *p, int c0, int n, int T, float *dst) {
     int *idx = cg_malloc((size_t)n * T * sizeof(int));
     for (int c = 0; c < n; c++)
         for (int t = 0; t < T; t++) idx[c * T + t] = p->ids[(size_t)(c0 + c) * p->context + t];
+    op_gather_rows(dst, m->txt.tok_emb, idx, n * T, m->cfg.txt.width);
+    free(idx);
+}
+
+/* features of prompts [c0, c0+n): token embeddings of the first T rows, T = last EOT + 1 */
+static void text_chunk(const ClipModel *m, const ClassPrompts *p, int c0, int n, float *out) {
+    int T = prompts_rows(p, c0, n), D = m->cfg.txt.width;
     float *emb = k_alloc((size_t)n * T * D);
-    op_gather_rows(emb, m->txt.tok_emb, idx, n * T, D);
+    prompts_embed(m, p, c0, n, T, emb);
     TowerInput in = tower_input_defaults();
     in.B = n, in.embeds = emb, in.T_in = T, in.pool_rows = p->eot + c0;
     TowerRun *r = tower_forward(m, TOWER_TEXT, &in);
     k_copy(out, tower_features(r), (size_t)n * m->cfg.embed);
     tower_free(r);
     k_free(emb);
-    free(idx);
 }
 
 float *text_features(const ClipModel *m, const ClassPrompts *p, int chunk) {

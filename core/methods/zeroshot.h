@@ -29,6 +29,10 @@ int prompts_build(ClassPrompts *p, const struct Tokenizer *tok, const char *tmpl
 /* from already tokenised rows [C, context] */
 void prompts_from_ids(ClassPrompts *p, const int *ids, int C, int context);
 void prompts_free(ClassPrompts *p);
+/* the rows prompts [c0, c0 + n) need: their last end-of-text row + 1 (exact: causal mask) */
+int prompts_rows(const ClassPrompts *p, int c0, int n);
+/* token embeddings dst [n, T, D] (device) of rows 0..T−1 of prompts [c0, c0 + n) */
+void prompts_embed(const ClipModel *m, const ClassPrompts *p, int c0, int n, int T, float *dst);
 
 /* raw (unnormalised) text features [C,E] of token-id prompts; device memory, caller k_frees.
  * Runs the tower only up to the last EOT of the batch, in chunks of `chunk` prompts. */
