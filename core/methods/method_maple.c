@@ -3,8 +3,9 @@
  * rows before blocks 1..J−1, and one coupling Linear F_i (text width → vision width) per depth
  * giving the vision prompts: F_0(P_0) appended after the patches before ln_pre, F_i(P_i)
  * replacing the last n rows before block i. Loss: cross-entropy of exp(logit_scale)·cos.
- * In a rank group each rank encodes its slice of the class prompts (ClassSplit); features are
- * gathered, their gradients summed. Learnable tensors keep the official names. */
+ * Written on the prompted-CLIP skeleton (core/methods/prompted.h: class prompts, the text tower
+ * over this rank's classes, the head, the eval cache): this file holds the prompt vectors, their
+ * plans and their backward. Learnable tensors keep the official names. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

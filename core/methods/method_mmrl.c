@@ -5,11 +5,12 @@
  * the ln_post'd token rows × the trainable proj_rep); logits 100·cos; loss
  * α·CE_cls + (1−α)·CE_rep + λ(1 − cos to the frozen zero-shot image features)
  * + λ(1 − cos to the frozen zero-shot text features); decoupled inference (base / default:
- * α·cls + (1−α)·rep, novel: cls only). In a rank group each rank encodes its slice of the
- * class prompts (ClassSplit). Exact shortcuts: the MMRL vision pass starts at the first rep
- * layer from the zero-shot pass's residual stream (the blocks below are the same frozen blocks
- * on the same images); the class prompts' shared rows (start-of-text, template words, the
- * representation tokens) run once (core/methods/prompted.h). Learnable tensors keep the official names. */
+ * α·cls + (1−α)·rep, novel: cls only). Written on the prompted-CLIP skeleton
+ * (core/methods/prompted.h), with its own loss and inference hooks. Exact shortcuts: the MMRL
+ * vision pass starts at the first rep layer from the zero-shot pass's residual stream (the
+ * blocks below are the same frozen blocks on the same images); the class prompts' shared rows
+ * (start-of-text, template words, the representation tokens) run once (the skeleton).
+ * Learnable tensors keep the official names. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,8 +4,9 @@
  * the vision width, V' = 𝒢_v(V_1..V_{J−1}) into the text width. The vision tower gets
  * V_0 + T'_0 appended after the patches before ln_pre and V_i + T'_i replacing the last n rows
  * before block i; the text tower gets T_i + V'_i replacing rows 1..n before block i.
- * Loss: cross-entropy of exp(logit_scale)·cos. In a rank group each rank encodes its slice of
- * the class prompts (ClassSplit). Learnable tensors keep the official names. */
+ * Loss: cross-entropy of exp(logit_scale)·cos. Written on the prompted-CLIP skeleton
+ * (core/methods/prompted.h): this file holds the prompt vectors, their plans and their backward.
+ * Learnable tensors keep the official names. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
