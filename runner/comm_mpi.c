@@ -67,8 +67,6 @@ static double mpi_sum_double(CgComm *c, double x) {
     return y;
 }
 
-static void mpi_barrier(CgComm *c) { MPI_Barrier(mc_(c)); }
-
 CgComm *comm_mpi_create(MPI_Comm comm) {
     CgComm *c = cg_calloc(1, sizeof *c);
     MPI_Comm *mc = cg_malloc(sizeof *mc);
@@ -79,7 +77,6 @@ CgComm *comm_mpi_create(MPI_Comm comm) {
     c->allreduce_sum = mpi_allreduce_sum;
     c->allgatherv = mpi_allgatherv;
     c->sum_double = mpi_sum_double;
-    c->barrier = mpi_barrier;
     return c;
 }
 

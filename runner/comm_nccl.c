@@ -3,7 +3,7 @@
  * communicator is non-blocking so that every wait can be watched: ncclCommGetAsyncError is
  * polled with a timeout, and on an error or timeout the rank prints what, where (rank, host,
  * GPU), aborts the communicator and calls MPI_Abort instead of hanging. Device buffers,
- * element counts (fp32), the backend's stream; host scalars and barriers over MPI. */
+ * element counts (fp32), the backend's stream; host scalars over MPI. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,11 +147,6 @@ static double nccl_sum_double(CgComm *c, double x) {
     return y;
 }
 
-static void nccl_barrier(CgComm *c) {
-    sync_compute(impl_(c), "barrier");
-    MPI_Barrier(impl_(c)->mpi);
-}
-
 /* every rank: 1 when no two ranks of the group use the same GPU (NCCL needs one GPU per rank) */
 static int distinct_gpus(MPI_Comm mpi, int size, int device) {
     char mine[96] = "", host[64] = "";
@@ -232,7 +227,6 @@ CgComm *comm_nccl_create(MPI_Comm group) {
     c->allreduce_sum = nccl_allreduce_sum;
     c->allgatherv = nccl_allgatherv;
     c->sum_double = nccl_sum_double;
-    c->barrier = nccl_barrier;
     return c;
 }
 

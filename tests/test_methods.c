@@ -17,6 +17,7 @@
 #include "core/gen/clip_random.h"
 #include "core/model/clip_tower.h"
 #include "core/model/clip_weights.h"
+#include "core/methods/cos_head.h"
 #include "core/methods/registry.h"
 #include "core/methods/method_impl.h"
 #include "core/base/rng.h"
@@ -121,10 +122,12 @@ static void test_cocoop_prefix(const char *ctx_init, int n_ctx) {
 /* logits [NB, NC] from prompts assembled on the host: [SOS, …] with the context at its rows */
 static void coop_plain_logits(Method *m, const char *pos, int csc, float *out) {
     int D = clip.cfg.txt.width, E = clip.cfg.embed, M = m->params.t[0].shape[csc ? 1 : 0];
-    int *ids, *eot, *lens;
-    char prefix[256] = "";
-    for (int i = 0; i < M; i++) strcat(prefix, i ? " X" : "X");
-    if (class_prompt_tokens(tok, prefix, NAMES, NC, &ids, &eot, &lens)) cg_fatal("%s", cg_error());
+    char tmpl[256] = "";
+    for (int i = 0; i < M; i++) strcat(tmpl, i ? " X" : "X");
+    strcat(tmpl, " {}.");
+    ClassPrompts p;
+    if (prompts_build(&p, tok, tmpl, NAMES, NC, 77)) cg_fatal("%s", cg_error());
+    const int *ids = p.ids, *eot = p.eot, *lens = p.name_lens;
     float *ctx = host_copy(param_data(&m->params, "prompt_learner.ctx"), m->params.t[0].numel);
     float *emb = cg_malloc((size_t)NC * 77 * D * sizeof(float));
     float *all = k_alloc((size_t)NC * 77 * D);
@@ -155,12 +158,15 @@ static void coop_plain_logits(Method *m, const char *pos, int csc, float *out) {
     in.B = NC, in.embeds = all, in.T_in = 77, in.pool_rows = eot, in.truncate = 0;
     in.last_query_only = 0;
     TowerRun *run = tower_forward(&clip, TOWER_TEXT, &in);
-    float *img = image_features(&clip, images, NB), *lg = k_alloc((size_t)NB * NC);
-    clip_logits(lg, img, tower_features(run), NB, NC, E, clip.logit_scale, NULL, NULL);
-    k_download(out, lg, (size_t)NB * NC);
+    float *img = image_features(&clip, images, NB);
+    CosHead h;
+    cos_head_forward(&h, img, tower_features(run), NB, NC, E, expf(clip.logit_scale));
+    k_download(out, h.logits, (size_t)NB * NC);
+    cos_head_free(&h);
     tower_free(run);
-    k_free(all), k_free(img), k_free(lg);
-    free(ids), free(eot), free(lens), free(ctx), free(emb), free(x);
+    k_free(all), k_free(img);
+    prompts_free(&p);
+    free(ctx), free(emb), free(x);
 }
 
 static void test_coop_layout(const char *pos, int csc) {
@@ -291,7 +297,6 @@ static double tc_sum(CgComm *c, double x) {
     return s;
 }
 
-static void tc_barrier(CgComm *c) { pthread_barrier_wait(&((ThreadComm *)c)->g->bar); }
 
 typedef struct {
     ThreadComm tc;
@@ -343,7 +348,7 @@ static void test_ranks(MethodKind kind, int csc, const char *pos, int size, int 
     pthread_t th[MAXR];
     for (int r = 0; r < size; r++) {
         memset(&jobs[r], 0, sizeof jobs[r]);
-        jobs[r].tc = (ThreadComm){{r, size, NULL, tc_allreduce, tc_allgatherv, tc_sum, tc_barrier}, &g};
+        jobs[r].tc = (ThreadComm){{r, size, NULL, tc_allreduce, tc_allgatherv, tc_sum}, &g};
         jobs[r].kind = kind, jobs[r].csc = csc, jobs[r].pos = pos, jobs[r].nb = nb;
         pthread_create(&th[r], NULL, rank_main, &jobs[r]);
     }

@@ -21,6 +21,7 @@
 #include "core/model/clip_weights.h"
 #include "core/methods/registry.h"
 #include "core/methods/method_deep.h"
+#include "core/methods/prompted.h"
 #include "core/optim/optim.h"
 #include "core/text/tokenizer.h"
 #include "base/util.h"
@@ -491,7 +492,6 @@ static double two_sum_double(CgComm *c, double x) {
     return s;
 }
 
-static void two_barrier(CgComm *c) { (void)c, pthread_barrier_wait(&g_sh.bar); }
 
 typedef struct {
     CgComm comm;
@@ -552,7 +552,7 @@ static void group_check(const ClipModel *clip, MethodKind kind) {
     pthread_barrier_init(&g_sh.bar, NULL, 2);
     pthread_t th[2];
     for (int r = 0; r < 2; r++) {
-        two[r] = (Rank){.comm = {r, 2, NULL, two_allreduce, two_allgatherv, two_sum_double, two_barrier},
+        two[r] = (Rank){.comm = {r, 2, NULL, two_allreduce, two_allgatherv, two_sum_double},
                         .clip = clip, .kind = kind, .img = img + r * 2 * per, .labels = labels + 2 * r,
                         .b = 2, .b_global = B};
         pthread_create(&th[r], NULL, rank_main, &two[r]);
@@ -596,8 +596,8 @@ static void prefix_check(const ClipModel *clip, MethodKind kind) {
     size_t n = 0;
     int C = 0;
     for (int plain = 0; plain < 2; plain++) {
-        deep_set_prefix_sharing(!plain);
         Method *m = small_method(clip, kind, comm_self());
+        prompted_set_prefix_sharing(m, !plain);
         n = m->params.n, C = m->C;
         k_zero(m->params.grad, n);
         loss[plain] = method_forward_backward(m, img, labels, B, B, NULL);
@@ -607,7 +607,6 @@ static void prefix_check(const ClipModel *clip, MethodKind kind) {
         m->ops->logits(m, img, B, EVAL_DEFAULT, logits[plain]);
         method_free(m);
     }
-    deep_set_prefix_sharing(1);
     char name[96];
     float l0 = (float)loss[0], l1 = (float)loss[1];
     snprintf(name, sizeof name, "%s: shared prefix vs plain, loss", method_name(kind));

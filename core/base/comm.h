@@ -19,7 +19,6 @@ struct CgComm {
     void (*allgatherv)(CgComm *c, const float *send, float *recv, const size_t *counts);
     /* sum of one double over the group (losses, correct counts) */
     double (*sum_double)(CgComm *c, double x);
-    void (*barrier)(CgComm *c);
 };
 
 CgComm *comm_self(void);

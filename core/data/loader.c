@@ -216,8 +216,6 @@ int loader_next(Loader *l, float *images, int *labels, int *b, int *b_global) {
     return 1;
 }
 
-int loader_batches(const Loader *l) { return n_batches_for(&l->spec); }
-
 void loader_close(Loader *l) {
     if (!l) return;
     pthread_mutex_lock(&l->mu);

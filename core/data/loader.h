@@ -39,7 +39,6 @@ int loader_start_epoch(Loader *l, int epoch);
  * shard's count, *b_global the whole batch's. Returns 1 with a batch, 0 at epoch end, −1 on a
  * bad image (cg_error names the file). */
 int loader_next(Loader *l, float *images, int *labels, int *b, int *b_global);
-int loader_batches(const Loader *l);
 void loader_close(Loader *l);
 
 #endif

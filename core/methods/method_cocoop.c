@@ -35,7 +35,7 @@
 typedef struct {
     int M, D, E, H, plain;
     char prefix[1024];
-    int *ids, *eot;       /* [C,77], [C] */
+    ClassPrompts prompts; /* ids [C, context], eot */
     int T_full;           /* plain path: rows per prompt (last EOT + 1) */
     int S;                /* shared-prefix path: suffix rows (last EOT − M) */
     float *base;          /* [C, T_full, D] token embeddings of the prompts */
@@ -96,8 +96,9 @@ static int cocoop_build(Method *m) {
 }
 
 static void cocoop_drop_classes(CocoopState *s) {
-    free(s->ids), free(s->eot), free(s->suffix_eot);
-    s->ids = s->eot = s->suffix_eot = NULL;
+    prompts_free(&s->prompts);
+    free(s->suffix_eot);
+    s->suffix_eot = NULL;
     float *bufs[] = {s->base, s->suffix, s->sos};
     for (int i = 0; i < 3; i++)
         if (bufs[i]) k_free(bufs[i]);
@@ -110,25 +111,25 @@ static int cocoop_set_classes(Method *m, const char *const *names, int C, const 
     CocoopState *s = m->state;
     int D = s->D, M = s->M;
     cocoop_drop_classes(s);
-    if (class_prompt_tokens(m->env.tok, s->prefix, names, C, &s->ids, &s->eot, NULL)) return -1;
+    char tmpl[1100];
+    snprintf(tmpl, sizeof tmpl, "%s {}.", s->prefix);
+    if (prompts_build(&s->prompts, m->env.tok, tmpl, names, C, m->env.clip->cfg.context))
+        return -1;
+    const int *eot = s->prompts.eot;
     m->C = C;
-    s->T_full = 1;
-    for (int c = 0; c < C; c++) s->T_full = s->eot[c] + 1 > s->T_full ? s->eot[c] + 1 : s->T_full;
+    s->T_full = prompts_rows(&s->prompts, 0, C);
     s->S = s->T_full - 1 - M;
-    int T = s->T_full, *idx = cg_malloc((size_t)C * T * sizeof(int));
-    for (int c = 0; c < C; c++)
-        for (int t = 0; t < T; t++) idx[c * T + t] = s->ids[(size_t)c * 77 + t];
+    int T = s->T_full;
     s->base = k_alloc((size_t)C * T * D);
-    embed_tokens(m->env.clip, idx, C * T, s->base);
-    free(idx);
+    prompts_embed(m->env.clip, &s->prompts, 0, C, T, s->base);
     s->suffix = k_alloc((size_t)C * s->S * D);
     op_copy_batched(s->suffix, (size_t)s->S * D, s->base + (size_t)(1 + M) * D, (size_t)T * D, C,
                     (size_t)s->S * D, 0);
     s->suffix_eot = cg_malloc((size_t)C * sizeof(int));
-    for (int c = 0; c < C; c++) s->suffix_eot[c] = s->eot[c] - 1 - M;
+    for (int c = 0; c < C; c++) s->suffix_eot[c] = eot[c] - 1 - M;
     s->sos = k_alloc((size_t)D);
     k_copy(s->sos, s->base, (size_t)D);
-    method_record_token_ids(m, s->ids, C, 77);
+    method_record_token_ids(m, s->prompts.ids, C, s->prompts.context);
     class_split_init(&s->cs, m->env.comm, C, s->E);
     return 0;
 }
@@ -246,7 +247,7 @@ static void plain_forward(Method *m, const float *pi, TextRun *tr) {
         k_copy(xi, s->base + (size_t)c0 * bs, (size_t)cnt * bs);
         op_copy_batched(pib, D, pi + (size_t)i * D, 0, cnt, D, 0); /* π_b for every class */
         ctx_rows(m, pib, cnt, xi, bs);
-        for (int c = 0; c < cnt; c++) pool[i * cnt + c] = s->eot[c0 + c];
+        for (int c = 0; c < cnt; c++) pool[i * cnt + c] = s->prompts.eot[c0 + c];
     }
     k_free(pib);
     TowerInput in = tower_input_defaults();

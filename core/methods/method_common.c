@@ -1,6 +1,5 @@
 /* core/methods/method_common.c — pieces every method file uses: seeded initial values, token
- * embeddings, class-prompt tokenisation, the context phrase, CLIP's logit head with its
- * gradient, and the split of class prompts over a rank group. */
+ * embeddings, the context phrase, and the split of class prompts and images over a rank group. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,32 +43,6 @@ static char *underscores_to_spaces(const char *s) {
     return o;
 }
 
-int class_prompt_tokens(const Tokenizer *tok, const char *prefix, const char *const *classnames,
-                        int C, int **ids_out, int **eot_out, int **lens_out) {
-    int ctx = 77, *ids = cg_calloc((size_t)C * ctx, sizeof(int));
-    int *eot = cg_malloc((size_t)C * sizeof(int)), *lens = cg_malloc((size_t)C * sizeof(int));
-    int *tmp = cg_malloc(ctx * sizeof(int));
-    for (int c = 0; c < C; c++) {
-        char *name = underscores_to_spaces(classnames[c]);
-        size_t len = strlen(prefix) + strlen(name) + 3;
-        char *text = cg_malloc(len);
-        snprintf(text, len, "%s%s%s.", prefix, *prefix ? " " : "", name);
-        int n = tokenizer_tokenize77(tok, text, ids + (size_t)c * ctx, ctx);
-        int nl = n < 0 ? -1 : tokenizer_encode(tok, name, tmp, ctx);
-        free(text), free(name);
-        if (n < 0 || nl < 0) {
-            free(ids), free(eot), free(lens), free(tmp);
-            return -1;
-        }
-        eot[c] = n - 1, lens[c] = nl;
-    }
-    free(tmp);
-    *ids_out = ids, *eot_out = eot;
-    if (lens_out) *lens_out = lens;
-    else free(lens);
-    return 0;
-}
-
 int ctx_phrase_embed(const ClipModel *clip, const Tokenizer *tok, const char *phrase,
                      int *n_words, float *dst) {
     char *p = underscores_to_spaces(phrase);
@@ -78,55 +51,18 @@ int ctx_phrase_embed(const ClipModel *clip, const Tokenizer *tok, const char *ph
         if (*s != ' ' && !in_word) words++;
         in_word = *s != ' ';
     }
-    int row[77];
-    int n = tokenizer_tokenize77(tok, p, row, 77);
+    int context = clip->cfg.context, *row = cg_calloc((size_t)context, sizeof(int));
+    int n = tokenizer_tokenize77(tok, p, row, context);
     free(p);
-    if (n < 0) return -1;
-    if (words < 1 || words + 1 > 77) {
+    if (n < 0) return free(row), -1;
+    if (words < 1 || words + 1 > context) {
         cg_error_set("context phrase '%s': %d words", phrase, words);
-        return -1;
+        return free(row), -1;
     }
     *n_words = words;
     if (dst) embed_tokens(clip, row + 1, words, dst);
+    free(row);
     return 0;
-}
-
-double clip_head(const float *img, const float *txt, int b, int C, int E, float logit_scale,
-                 const int *labels, int b_global, float *logits, float *d_img, float *d_txt,
-                 float *img_n, float *txt_n) {
-    float *in_ = img_n ? img_n : k_alloc((size_t)b * E), *tn = txt_n ? txt_n : k_alloc((size_t)C * E);
-    float *inorm = k_alloc((size_t)b), *tnorm = k_alloc((size_t)C);
-    float *scaled = k_alloc((size_t)b * E);
-    float tau = expf(logit_scale);
-    op_l2norm(in_, inorm, img, b, E);
-    op_l2norm(tn, tnorm, txt, C, E);
-    k_copy(scaled, in_, (size_t)b * E);
-    op_scale(scaled, tau, (size_t)b * E);
-    op_matmul(logits, scaled, tn, NULL, b, E, C, K_W_OUT_IN, 0);
-    double loss = 0;
-    if (labels) {
-        double share = (double)b / (double)(b_global > 0 ? b_global : b);
-        float *dl = (d_img || d_txt) ? k_alloc((size_t)b * C) : NULL;
-        loss = op_cross_entropy(dl, logits, labels, b, C, (float)share) * share;
-        if (d_img) {
-            float *dn = k_alloc((size_t)b * E);
-            op_matmul(dn, dl, tn, NULL, b, C, E, K_W_IN_OUT, 0);
-            op_scale(dn, tau, (size_t)b * E);
-            op_l2norm_backward(d_img, dn, in_, inorm, b, E, 0);
-            k_free(dn);
-        }
-        if (d_txt) {
-            float *dn = k_alloc((size_t)C * E);
-            op_dense_backward(NULL, dn, NULL, dl, scaled, tn, b, E, C, 0);
-            op_l2norm_backward(d_txt, dn, tn, tnorm, C, E, 0);
-            k_free(dn);
-        }
-        if (dl) k_free(dl);
-    }
-    k_free(inorm), k_free(tnorm), k_free(scaled);
-    if (!img_n) k_free(in_);
-    if (!txt_n) k_free(tn);
-    return loss;
 }
 
 void class_split_init(ClassSplit *s, CgComm *comm, int C, int per) {

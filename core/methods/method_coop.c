@@ -19,7 +19,7 @@ typedef struct {
     int M, D, E, csc, C_csc;
     CtxPos pos;
     char prefix[1024];     /* text standing in for the context when tokenising */
-    int *ids, *eot, *name_lens;  /* [C,77], [C], [C] */
+    ClassPrompts prompts;  /* ids [C, context], eot, name_lens */
     ClassSplit cs;
     int T;                 /* rows per prompt of this rank's slice (last EOT + 1) */
     float *base;           /* [cnt, T, D] token embeddings of this rank's prompts */
@@ -95,8 +95,7 @@ int coop_build(Method *m) {
 }
 
 static void coop_drop_classes(CoopState *s) {
-    free(s->ids), free(s->eot), free(s->name_lens);
-    s->ids = s->eot = s->name_lens = NULL;
+    prompts_free(&s->prompts);
     if (s->base) k_free(s->base);
     if (s->txt_cache) k_free(s->txt_cache);
     s->base = s->txt_cache = NULL;
@@ -110,22 +109,19 @@ int coop_set_classes(Method *m, const char *const *names, int C, const char *dat
         return cg_error_set("coop: a class-specific context for %d classes cannot serve %d",
                             s->C_csc, C), -1;
     coop_drop_classes(s);
-    if (class_prompt_tokens(m->env.tok, s->prefix, names, C, &s->ids, &s->eot, &s->name_lens))
+    char tmpl[1100];
+    snprintf(tmpl, sizeof tmpl, "%s {}.", s->prefix);
+    if (prompts_build(&s->prompts, m->env.tok, tmpl, names, C, m->env.clip->cfg.context))
         return -1;
     if (s->csc && !s->C_csc) coop_declare_ctx(m, C);
     m->C = C;
     class_split_init(&s->cs, m->env.comm, C, s->E);
-    s->T = 1;
-    for (int c = s->cs.lo; c < s->cs.lo + s->cs.cnt; c++) s->T = s->eot[c] + 1 > s->T ? s->eot[c] + 1 : s->T;
+    s->T = prompts_rows(&s->prompts, s->cs.lo, s->cs.cnt);
     if (s->cs.cnt > 0) {
-        int n = s->cs.cnt, *idx = cg_malloc((size_t)n * s->T * sizeof(int));
-        for (int c = 0; c < n; c++)
-            for (int t = 0; t < s->T; t++) idx[c * s->T + t] = s->ids[(size_t)(s->cs.lo + c) * 77 + t];
-        s->base = k_alloc((size_t)n * s->T * s->D);
-        embed_tokens(m->env.clip, idx, n * s->T, s->base);
-        free(idx);
+        s->base = k_alloc((size_t)s->cs.cnt * s->T * s->D);
+        prompts_embed(m->env.clip, &s->prompts, s->cs.lo, s->cs.cnt, s->T, s->base);
     }
-    method_record_token_ids(m, s->ids, C, 77);
+    method_record_token_ids(m, s->prompts.ids, C, s->prompts.context);
     return 0;
 }
 
@@ -137,7 +133,7 @@ typedef struct {
 } Layout;
 
 static Layout layout_of(const CoopState *s, int c) {
-    int M = s->M, nl = s->name_lens[c];
+    int M = s->M, nl = s->prompts.name_lens[c];
     Layout L = {.name_src = 1 + M, .nl = nl};
     if (s->pos == POS_END) L.name_dst = 1 + M, L.c0_dst = 1, L.c0_rows = M;
     else if (s->pos == POS_FRONT) L.name_dst = 1, L.c0_dst = 1 + nl, L.c0_rows = M;
@@ -201,7 +197,7 @@ static void coop_text_range(Method *m, int i0, int n, float *out, const float *d
     CoopState *s = m->state;
     float *x = coop_embeds(m, i0, n), *dx = NULL;
     TowerInput in = tower_input_defaults();
-    in.B = n, in.embeds = x, in.T_in = s->T, in.pool_rows = s->eot + s->cs.lo + i0;
+    in.B = n, in.embeds = x, in.T_in = s->T, in.pool_rows = s->prompts.eot + s->cs.lo + i0;
     if (d_out) {
         dx = k_alloc((size_t)n * s->T * s->D);
         in.want_grad = 1, in.d_input = dx;
@@ -253,7 +249,7 @@ double coop_forward_backward(Method *m, const float *images, const int *labels, 
     if (one_pass) { /* keep the run: its backward follows the loss */
         x = coop_embeds(m, 0, n), dx = k_alloc((size_t)n * s->T * s->D);
         TowerInput in = tower_input_defaults();
-        in.B = n, in.embeds = x, in.T_in = s->T, in.pool_rows = s->eot + s->cs.lo;
+        in.B = n, in.embeds = x, in.T_in = s->T, in.pool_rows = s->prompts.eot + s->cs.lo;
         in.want_grad = 1, in.d_input = dx;
         run = tower_forward(clip, TOWER_TEXT, &in);
         k_copy(mine, tower_features(run), (size_t)n * E);

@@ -1,12 +1,12 @@
 /* core/methods/method_deep.h — what MaPLe, MuDPT and MMRL (core/methods/method_maple.c, method_mudpt.c,
- * method_mmrl.c) share: initialising learnable tensors from the run's random streams (normal,
- * uniform, constant, copies, word embeddings), tokenised class prompts with their token
- * embeddings cut at the last end-of-text row, the cosine-similarity logits with their backward,
- * and a few small tensor helpers. Only used by those method files. */
+ * method_mmrl.c) share besides their skeleton (core/methods/prompted.h): initialising learnable
+ * tensors from the run's random streams (normal, uniform, constant, copies, word embeddings),
+ * and a few small tensor helpers. */
 #ifndef CLIPGRID_CORE_METHOD_DEEP_H
 #define CLIPGRID_CORE_METHOD_DEEP_H
 
 #include "core/model/clip_tower.h"
+#include "core/methods/cos_head.h"
 #include "core/methods/method.h"
 #include "core/methods/method_impl.h"
 #include "core/methods/zeroshot.h"
@@ -23,69 +23,6 @@ int deep_init_words(Method *m, const char *name, const char *phrase, int n);
 void deep_declare(Method *m, const char *name, int d0, int d1, int d2);
 /* PyTorch's default nn.Linear initialisation bound 1/sqrt(fan_in) */
 double deep_linear_bound(int fan_in);
-
-/* ---- class prompts --------------------------------------------------------------------------- */
-
-typedef struct {
-    ClassPrompts p;     /* ids, eot */
-    int T;              /* rows kept per prompt: last end-of-text + 1 (exact: causal mask) */
-    float *embeds;      /* device [C, T, D] token embeddings */
-} DeepPrompts;
-
-/* tokenise tmpl ("{}" = class name) for every class and embed; −1 with cg_error */
-int deep_prompts_build(DeepPrompts *dp, Method *m, const char *tmpl,
-                       const char *const *classnames, int C);
-void deep_prompts_free(DeepPrompts *dp);
-/* "<prefix> {}." for a context prefix */
-void deep_prefix_template(char *out, size_t cap, const char *prefix);
-
-/* ---- the text tower over this rank's classes ---------------------------------------------- */
-
-typedef struct {
-    TowerRun *run;      /* NULL when this rank's slice of the classes is empty */
-    TowerRun *pre;      /* the shared rows' run (keep_kv), NULL without sharing */
-    float *input;       /* [cnt,T−P0,D] the slice's own input rows */
-    float *d_input;     /* [cnt,T,D] their gradient (with grad and context, no sharing) */
-    float *pre_input, *d_pre_input; /* [P0,D] the shared rows, their gradient */
-    float *feat;        /* [C,E] raw features of every class, gathered over the group */
-    int T, D, P0;       /* rows per prompt, text width, shared rows (0: none) */
-} DeepText;
-
-/* classes [cs->lo, cs->lo + cs->cnt) of dp through the text tower with `plan`; ctx [n_ctx, D]
- * (may be NULL) replaces rows 1..n_ctx of every input; pooled row = eot + pool_shift.
- * Exact shortcut: the rows every prompt of the slice shares (start-of-text, the context, common
- * template words — every row the plan touches must be among them) run once as a prefix run
- * (TowerInput.prefix) that the class rows attend to; the plan applies to the prefix. */
-void deep_text_forward(DeepText *t, const Method *m, const DeepPrompts *dp, const ClassSplit *cs,
-                       const float *ctx, int n_ctx, const PromptPlan *plan, int pool_shift,
-                       int grad);
-/* d_feat [C,E]: this rank's share of the gradient at every class's raw features; summed over
- * the group (in place), then through the tower; d_ctx [n_ctx, D] (+)= the input gradient at
- * rows 1..n_ctx summed over the slice, when non-NULL */
-void deep_text_backward(DeepText *t, const Method *m, const ClassSplit *cs, float *d_feat,
-                        float *d_ctx, int n_ctx);
-void deep_text_free(DeepText *t);
-/* tests: 0 turns the shared-prefix shortcut off (every prompt runs all of its rows) */
-void deep_set_prefix_sharing(int on);
-
-/* ---- cosine logits: logits = (scale·x̂)·ŷᵀ ------------------------------------------------ */
-
-typedef struct {
-    int B, C, E;
-    float scale;
-    float *img_n, *img_norm, *txt_n, *txt_norm, *logits; /* device */
-} CosHead;
-
-/* img [B,E], txt [C,E] raw features; txt_n may be given precomputed (txt NULL) */
-void cos_head_forward(CosHead *h, const float *img, const float *txt, int B, int C, int E,
-                      float scale);
-/* d_img_n [B,E] (+)= scale·dlogits·ŷ, d_txt_n [C,E] (+)= scale·dlogitsᵀ·x̂ (either may be NULL) */
-void cos_head_backward(const CosHead *h, const float *dlogits, float *d_img_n, float *d_txt_n,
-                       int acc);
-void cos_head_free(CosHead *h);
-/* mean cross-entropy of h->logits over this rank's b images (of b_global): returns the rank's
- * share of the loss; d_img [b,E], d_txt [C,E] ('=') its gradient at the raw features */
-double cos_head_ce(const CosHead *h, const int *labels, int b_global, float *d_img, float *d_txt);
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 
+#include "core/methods/cos_head.h"
 #include "core/methods/method.h"
 #include "core/methods/registry.h"
 
@@ -79,25 +80,10 @@ void method_init_uniform(const Method *m, const char *name, float *dst, size_t n
 /* token embeddings of ids [n] (host) into dst [n, D] (device) */
 void embed_tokens(const ClipModel *clip, const int *ids, int n, float *dst);
 
-/* tokenise "<prefix> <classname>." for each class ('_' → ' '; prefix "" gives "<classname>.")
- * into ids [C,77] (host, caller frees), eot [C] and name_lens [C] (BPE tokens of the class name
- * alone); 0 or −1 with cg_error */
-int class_prompt_tokens(const struct Tokenizer *tok, const char *prefix,
-                        const char *const *classnames, int C, int **ids, int **eot,
-                        int **name_lens);
 /* the context phrase's words (after '_' → ' '): *n_words, and its rows 1..n_words of the
  * embedding (the rows after SOS) into dst [n_words, D] when dst != NULL; 0 or −1 */
 int ctx_phrase_embed(const ClipModel *clip, const struct Tokenizer *tok, const char *phrase,
                      int *n_words, float *dst);
-
-/* CLIP's head with its gradient: logits [b, C] = exp(scale)·x̂·t̂ᵀ from raw image features
- * img [b,E] and raw text features txt [C,E] (device). With labels: returns this rank's share
- * of the global mean cross-entropy (Σ over its b images / b_global) and, when non-NULL,
- * writes d_img [b,E] and d_txt [C,E] ('=') of that share. img_n / txt_n (optional) receive the
- * normalised features. */
-double clip_head(const float *img, const float *txt, int b, int C, int E, float logit_scale,
-                 const int *labels, int b_global, float *logits, float *d_img, float *d_txt,
-                 float *img_n, float *txt_n);
 
 /* The split of C class prompts over a rank group (design.md §5): this rank encodes classes
  * [lo, lo + cnt); class_split_gather assembles all rows from every rank's slice (allgatherv of

@@ -81,7 +81,7 @@ static int kg_set_classes(Method *m, const char *const *names, int C, const char
     if (m->env.comm->rank != 0) return 0;
     const char *tmpl = m->env.cfg.template_str[0] ? m->env.cfg.template_str : zeroshot_template(dataset);
     ClassPrompts p;
-    if (prompts_build(&p, m->env.tok, tmpl, names, C) != 0) return -1;
+    if (prompts_build(&p, m->env.tok, tmpl, names, C, m->env.clip->cfg.context) != 0) return -1;
     int E = m->env.clip->cfg.embed;
     float *raw = text_features(m->env.clip, &p, 0), *once = k_alloc((size_t)C * E);
     s->hand_n = k_alloc((size_t)C * E);

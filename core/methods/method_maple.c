@@ -3,33 +3,29 @@
  * rows before blocks 1..J−1, and one coupling Linear F_i (text width → vision width) per depth
  * giving the vision prompts: F_0(P_0) appended after the patches before ln_pre, F_i(P_i)
  * replacing the last n rows before block i. Loss: cross-entropy of exp(logit_scale)·cos.
- * In a rank group each rank encodes its slice of the class prompts (ClassSplit); features are
- * gathered, their gradients summed. Learnable tensors keep the official names. */
+ * Written on the prompted-CLIP skeleton (core/methods/prompted.h: class prompts, the text tower
+ * over this rank's classes, the head, the eval cache): this file holds the prompt vectors, their
+ * plans and their backward. Learnable tensors keep the official names. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/model/clip_tower.h"
-#include "core/methods/method_deep.h"
 #include "core/methods/method_impl.h"
+#include "core/methods/prompted.h"
 #include "base/util.h"
 
 typedef struct {
+    Prompted base;
     int n, J, D, W, N, E;   /* context rows, depth, text/vision widths, vision tokens, embed */
-    DeepPrompts prompts;
-    int have_classes;
-    ClassSplit cs;          /* this rank's classes of the group's split */
-    float *txt_cache;       /* eval: raw text features [C,E] */
-    long cache_version;
 } Maple;
 
-/* the prompt vectors of one forward pass and their gradients */
+/* the prompt vectors of one pass and their gradients */
 typedef struct {
-    DeepText text;          /* this rank's classes, P_0 at rows 1..n; every class's features */
+    PromptedStep base;      /* text: P_0 at rows 1..n */
     float *vis;             /* [J,n,W]: F_0(P_0), F_1(P_1), … */
     float *d_vis;
-    PromptPlan tplan, vplan;
 } MapleStep;
 
 static Maple *st(Method *m) { return m->state; }
@@ -56,11 +52,12 @@ static float *coupling(Method *m, int i, const char *what, int grad) {
     return grad ? param_grad(&m->params, b) : param_data(&m->params, b);
 }
 
+static const PromptedHooks maple_hooks;
+
 static int maple_build(Method *m) {
     const MethodConfig *c = &m->env.cfg;
     const ClipModel *clip = m->env.clip;
-    Maple *s = cg_calloc(1, sizeof *s);
-    m->state = s;
+    Maple *s = prompted_create(m, sizeof *s, &maple_hooks);
     s->n = c->n_ctx, s->J = c->prompt_depth;
     s->D = clip->cfg.txt.width, s->W = clip->cfg.vis.width;
     s->N = clip->cfg.vis_tokens, s->E = clip->cfg.embed;
@@ -99,6 +96,7 @@ static int maple_build(Method *m) {
     return 0;
 }
 
+/* "<ctx_init> {}." (the whole phrase, as the official code) when n ≤ 4, else n × "X" */
 static int maple_set_classes(Method *m, const char *const *classnames, int C, const char *dataset) {
     Maple *s = st(m);
     const MethodConfig *c = &m->env.cfg;
@@ -110,80 +108,56 @@ static int maple_set_classes(Method *m, const char *const *classnames, int C, co
         for (int i = 0; i < s->n && strlen(prefix) + 3 < sizeof prefix; i++)
             strcat(prefix, i ? " X" : "X");
     }
-    deep_prefix_template(tmpl, sizeof tmpl, prefix);
-    DeepPrompts dp;
-    if (deep_prompts_build(&dp, m, tmpl, classnames, C)) return -1;
-    if (dp.T < s->n + 2) {
-        deep_prompts_free(&dp);
-        cg_error_set("maple: class prompts shorter than the %d context rows", s->n);
-        return -1;
-    }
-    if (s->have_classes) deep_prompts_free(&s->prompts), class_split_free(&s->cs);
-    s->prompts = dp, s->have_classes = 1, m->C = C;
-    class_split_init(&s->cs, m->env.comm, C, s->E);
-    if (s->txt_cache) k_free(s->txt_cache), s->txt_cache = NULL;
-    return 0;
+    prompted_prefix_template(tmpl, sizeof tmpl, prefix);
+    return prompted_set_classes(m, tmpl, classnames, C, s->n + 2);
 }
 
-/* vision prompts F_i(P_i) for i < J into step->vis [J,n,W] */
-static void vision_prompts(Method *m, MapleStep *p) {
+/* vision prompts F_i(P_i) for i < J into vis [J,n,W]; the plans: text rows 1..n replaced by
+ * P_i before block i; vision F_0(P_0) inserted after the patches before ln_pre, F_i(P_i)
+ * replacing the last n rows before block i */
+static void maple_begin(Method *m, PromptedStep *ps, const float *images, int b, int grad) {
+    (void)images, (void)b;
     Maple *s = st(m);
+    MapleStep *p = (MapleStep *)ps;
     size_t nw = (size_t)s->n * s->W;
     p->vis = k_alloc((size_t)s->J * nw), p->d_vis = k_alloc((size_t)s->J * nw);
     for (int i = 0; i < s->J; i++)
         op_matmul(p->vis + i * nw, prompt_text(m, i, 0), coupling(m, i, "weight", 0),
                   coupling(m, i, "bias", 0), s->n, s->D, s->W, K_W_OUT_IN, 0);
-}
-
-/* the plans: text rows 1..n replaced by P_i before block i; vision F_0(P_0) inserted after the
- * patches before ln_pre, F_i(P_i) replacing the last n rows before block i */
-static void build_plans(Method *m, MapleStep *p, int grad) {
-    Maple *s = st(m);
-    size_t nw = (size_t)s->n * s->W;
-    p->tplan.n = p->vplan.n = 0;
-    plan_add(&p->vplan, PLAN_INSERT, -1, s->N, s->n, 0, p->vis, grad ? p->d_vis : NULL);
+    plan_add(&ps->vplan, PLAN_INSERT, -1, s->N, s->n, 0, p->vis, grad ? p->d_vis : NULL);
     for (int i = 1; i < s->J; i++) {
-        plan_add(&p->tplan, PLAN_REPLACE, i, 1, s->n, 0, prompt_text(m, i, 0),
+        plan_add(&ps->tplan, PLAN_REPLACE, i, 1, s->n, 0, prompt_text(m, i, 0),
                  grad ? prompt_text(m, i, 1) : NULL);
-        plan_add(&p->vplan, PLAN_REPLACE, i, s->N, s->n, 0, p->vis + i * nw,
+        plan_add(&ps->vplan, PLAN_REPLACE, i, s->N, s->n, 0, p->vis + i * nw,
                  grad ? p->d_vis + i * nw : NULL);
     }
+    ps->ctx = prompt_text(m, 0, 0), ps->n_ctx = s->n;
+    if (grad) ps->d_ctx = prompt_text(m, 0, 1);
 }
 
-static void run_text(Method *m, MapleStep *p, int grad) {
-    Maple *s = st(m);
-    deep_text_forward(&p->text, m, &s->prompts, &s->cs, prompt_text(m, 0, 0), s->n, &p->tplan, 0,
-                      grad);
-}
-
-static TowerRun *run_vision(Method *m, MapleStep *p, const float *images, int b, int grad) {
-    TowerInput in = tower_input_defaults();
-    in.B = b, in.images = images, in.plan = &p->vplan, in.want_grad = grad;
-    return tower_forward(m->env.clip, TOWER_VISION, &in);
-}
-
-static void step_free(MapleStep *p) {
-    deep_text_free(&p->text);
+static void maple_end(PromptedStep *ps) {
+    MapleStep *p = (MapleStep *)ps;
     if (p->vis) k_free(p->vis);
     if (p->d_vis) k_free(p->d_vis);
 }
 
-static void record_step(Method *m, MapleStep *p, TowerRun *vr, CosHead *h, int b) {
+static void maple_record(Method *m, PromptedStep *ps, TowerRun *vr, const CosHead *h, int b) {
     Maple *s = st(m);
-    if (!m->record) return;
+    MapleStep *p = (MapleStep *)ps;
     deep_record(m, "visual_shallow_prompt", p->vis, s->n, s->W, 0);
     if (s->J > 1)
         deep_record(m, "visual_deep_prompts", p->vis + (size_t)s->n * s->W, s->J - 1, s->n, s->W);
     deep_record(m, "image_features_raw", tower_features(vr), b, s->E, 0);
     deep_record(m, "image_features", h->img_n, b, s->E, 0);
-    deep_record(m, "text_features_raw", p->text.feat, m->C, s->E, 0);
+    deep_record(m, "text_features_raw", ps->text.feat, m->C, s->E, 0);
     deep_record(m, "text_features", h->txt_n, m->C, s->E, 0);
     deep_record(m, "logits", h->logits, b, m->C, 0);
 }
 
 /* gradients of the coupling Linears and of P_i from the vision-prompt gradients */
-static void coupling_backward(Method *m, MapleStep *p) {
+static void maple_backward(Method *m, PromptedStep *ps) {
     Maple *s = st(m);
+    MapleStep *p = (MapleStep *)ps;
     size_t nw = (size_t)s->n * s->W;
     for (int i = 0; i < s->J; i++)
         op_dense_backward(prompt_text(m, i, 1), coupling(m, i, "weight", 1),
@@ -191,73 +165,13 @@ static void coupling_backward(Method *m, MapleStep *p) {
                           coupling(m, i, "weight", 0), s->n, s->D, s->W, 1);
 }
 
-static double maple_forward_backward(Method *m, const float *images, const int *labels, int b,
-                                     int b_global, float *logits) {
-    Maple *s = st(m);
-    if (!s->have_classes) cg_fatal("maple: forward_backward before set_classes");
-    if (s->txt_cache) k_free(s->txt_cache), s->txt_cache = NULL;
-    int C = m->C, E = s->E;
-    MapleStep p = {0};
-    vision_prompts(m, &p);
-    build_plans(m, &p, 1);
-    TowerRun *vr = run_vision(m, &p, images, b, 1);
-    run_text(m, &p, 1);
-    CosHead h;
-    cos_head_forward(&h, tower_features(vr), p.text.feat, b, C, E, expf(m->env.clip->logit_scale));
-    record_step(m, &p, vr, &h, b);
-    if (logits && b > 0) k_copy(logits, h.logits, (size_t)b * C);
-    float *dimg = k_alloc((size_t)b * E), *dtxt = k_alloc((size_t)C * E);
-    double loss = cos_head_ce(&h, labels, b_global, dimg, dtxt);
-    tower_backward(vr, NULL, dimg);
-    deep_text_backward(&p.text, m, &s->cs, dtxt, prompt_text(m, 0, 1), s->n);
-    coupling_backward(m, &p);
-    k_free(dimg), k_free(dtxt);
-    cos_head_free(&h);
-    tower_free(vr);
-    step_free(&p);
-    return loss;
-}
-
-/* raw text features of the current classes (cached until the parameters change) */
-static const float *eval_text(Method *m) {
-    Maple *s = st(m);
-    if (s->txt_cache && s->cache_version == m->params_version) return s->txt_cache;
-    if (s->txt_cache) k_free(s->txt_cache);
-    MapleStep p = {0};
-    vision_prompts(m, &p);
-    build_plans(m, &p, 0);
-    run_text(m, &p, 0);
-    s->txt_cache = p.text.feat, p.text.feat = NULL;
-    s->cache_version = m->params_version;
-    step_free(&p);
-    return s->txt_cache;
-}
-
-static void maple_logits(Method *m, const float *images, int b, EvalMode mode, float *logits) {
-    Maple *s = st(m);
-    if (!s->have_classes) cg_fatal("maple: logits before set_classes");
-    const float *txt = eval_text(m);
-    MapleStep p = {0};
-    vision_prompts(m, &p);
-    build_plans(m, &p, 0);
-    TowerRun *vr = run_vision(m, &p, images, b, 0);
-    CosHead h;
-    cos_head_forward(&h, tower_features(vr), txt, b, m->C, s->E, expf(m->env.clip->logit_scale));
-    deep_logits_to_host(logits, h.logits, b, m->C);
-    if (m->record) deep_record(m, "logits", h.logits, b, m->C, 0);
-    cos_head_free(&h);
-    tower_free(vr);
-    step_free(&p);
-}
-
-static void maple_destroy(Method *m) {
-    Maple *s = st(m);
-    if (!s) return;
-    if (s->have_classes) deep_prompts_free(&s->prompts), class_split_free(&s->cs);
-    if (s->txt_cache) k_free(s->txt_cache);
-    free(s);
-    m->state = NULL;
-}
+static const PromptedHooks maple_hooks = {
+    .step_size = sizeof(MapleStep),
+    .begin = maple_begin,
+    .end = maple_end,
+    .backward = maple_backward,
+    .record = maple_record,
+};
 
 /* methods.md §1.7: base-to-novel (and few-shot, which has no official config) with the
  * vit_b16_c2_ep5_batch4_2ctx config; cross-dataset / domain generalisation with J = 3, 2 epochs */
@@ -283,5 +197,6 @@ MethodCost method_cost_deep_prompts(const MethodConfig *c) {
 const MethodDesc maple_method = {
     .name = "maple", .display = "MaPLe", .trainer = "MaPLe", .trains = 1, .keys = MAPLE_KEYS,
     .defaults = maple_defaults, .cost = method_cost_deep_prompts, .cost_factor = 1.05,
-    .ops = {maple_build, maple_set_classes, maple_forward_backward, maple_logits, maple_destroy},
+    .ops = {maple_build, maple_set_classes, prompted_forward_backward, prompted_logits,
+            prompted_destroy},
 };

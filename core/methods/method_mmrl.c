@@ -5,11 +5,12 @@
  * the ln_post'd token rows × the trainable proj_rep); logits 100·cos; loss
  * α·CE_cls + (1−α)·CE_rep + λ(1 − cos to the frozen zero-shot image features)
  * + λ(1 − cos to the frozen zero-shot text features); decoupled inference (base / default:
- * α·cls + (1−α)·rep, novel: cls only). In a rank group each rank encodes its slice of the
- * class prompts (ClassSplit). Exact shortcuts: the MMRL vision pass starts at the first rep
- * layer from the zero-shot pass's residual stream (the blocks below are the same frozen blocks
- * on the same images); the class prompts' shared rows (start-of-text, template words, the
- * representation tokens) run once (method_deep.h). Learnable tensors keep the official names. */
+ * α·cls + (1−α)·rep, novel: cls only). Written on the prompted-CLIP skeleton
+ * (core/methods/prompted.h), with its own loss and inference hooks. Exact shortcuts: the MMRL
+ * vision pass starts at the first rep layer from the zero-shot pass's residual stream (the
+ * blocks below are the same frozen blocks on the same images); the class prompts' shared rows
+ * (start-of-text, template words, the representation tokens) run once (the skeleton).
+ * Learnable tensors keep the official names. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +18,8 @@
 #include <strings.h>
 
 #include "core/model/clip_tower.h"
-#include "core/methods/method_deep.h"
 #include "core/methods/method_impl.h"
+#include "core/methods/prompted.h"
 #include "base/util.h"
 
 #define MMRL_SCALE 100.0f /* the official code's literal logit multiplier */
@@ -32,23 +33,19 @@ typedef struct {
 METHOD_OWN_FITS(MmrlOptions);
 
 typedef struct {
+    Prompted base;
     int K, L, dr, D, W, E;
     int layer[16];          /* 0-based blocks before which the tokens enter */
     double alpha, lambda;
-    DeepPrompts prompts;
-    int have_classes;
-    ClassSplit cs;          /* this rank's classes of the group's split */
     float *zs_txt_n;        /* [C,E] normalised zero-shot text features */
-    float *txt_cache;       /* eval: raw text features [C,E] */
-    long cache_version;
 } Mmrl;
 
 typedef struct {
+    PromptedStep base;      /* text: the pooled row is eot + K */
     float *rt, *drt;        /* [L,K,D] tokens per layer in the text tower, gradients */
     float *rv, *drv;        /* [L,K,W] in the vision tower */
-    PromptPlan tplan, vplan;
     int *vpool;             /* host [b*(K+1)]: rows 0..K of every image */
-    DeepText text;          /* this rank's classes; every class's raw features */
+    float *zs_raw, *zs_n;   /* training: the frozen zero-shot image features [b,E], raw and normalised */
     float *x_shared;        /* [b, N, W] vision stream at the first rep layer's input, from the
                                zero-shot pass (the blocks below are the same frozen blocks) */
     int T_shared;
@@ -91,12 +88,13 @@ static int check_layers(const MmrlOptions *c, const ClipModel *clip) {
     return 0;
 }
 
+static const PromptedHooks mmrl_hooks;
+
 static int mmrl_build(Method *m) {
     const MmrlOptions *c = METHOD_OWN(&m->env.cfg, MmrlOptions);
     const ClipModel *clip = m->env.clip;
     if (check_layers(c, clip)) return -1;
-    Mmrl *s = cg_calloc(1, sizeof *s);
-    m->state = s;
+    Mmrl *s = prompted_create(m, sizeof *s, &mmrl_hooks);
     s->K = c->n_rep_tokens, s->L = c->n_rep_layers, s->dr = c->rep_dim;
     s->D = clip->cfg.txt.width, s->W = clip->cfg.vis.width, s->E = clip->cfg.embed;
     s->alpha = c->alpha, s->lambda = c->reg_weight;
@@ -134,68 +132,14 @@ static int mmrl_set_classes(Method *m, const char *const *classnames, int C, con
     const MethodConfig *c = &m->env.cfg;
     const char *ds = dataset && dataset[0] ? dataset : m->env.dataset;
     const char *tmpl = c->template_str[0] ? c->template_str : zeroshot_template(ds);
-    DeepPrompts dp;
-    if (deep_prompts_build(&dp, m, tmpl, classnames, C)) return -1;
-    if (s->have_classes)
-        deep_prompts_free(&s->prompts), k_free(s->zs_txt_n), class_split_free(&s->cs);
-    s->prompts = dp, s->have_classes = 1, m->C = C;
-    class_split_init(&s->cs, m->env.comm, C, s->E);
+    if (prompted_set_classes(m, tmpl, classnames, C, 0)) return -1;
     /* the frozen zero-shot text features of the same prompts, normalised, computed once */
-    float *raw = text_features(m->env.clip, &dp.p, 0);
+    if (s->zs_txt_n) k_free(s->zs_txt_n);
+    float *raw = text_features(m->env.clip, &s->base.prompts.p, 0);
     s->zs_txt_n = k_alloc((size_t)C * s->E);
     op_l2norm(s->zs_txt_n, NULL, raw, C, s->E);
     k_free(raw);
-    if (s->txt_cache) k_free(s->txt_cache), s->txt_cache = NULL;
     return 0;
-}
-
-/* R_t^j, R_v^j for every layer j, and the plans that insert / replace them */
-static void step_begin(Method *m, MmrlStep *p, int b, int grad) {
-    Mmrl *s = st(m);
-    int K = s->K, L = s->L;
-    size_t kd = (size_t)K * s->D, kw = (size_t)K * s->W;
-    p->rt = k_alloc(L * kd), p->rv = k_alloc(L * kw);
-    if (grad) p->drt = k_alloc(L * kd), p->drv = k_alloc(L * kw);
-    const float *R = param_data(&m->params, REP);
-    p->tplan.n = p->vplan.n = 0;
-    for (int j = 0; j < L; j++) {
-        op_matmul(p->rt + j * kd, R, lin(m, "t", j, "weight", 0), lin(m, "t", j, "bias", 0), K,
-                  s->dr, s->D, K_W_OUT_IN, 0);
-        op_matmul(p->rv + j * kw, R, lin(m, "v", j, "weight", 0), lin(m, "v", j, "bias", 0), K,
-                  s->dr, s->W, K_W_OUT_IN, 0);
-        PlanKind kind = j == 0 ? PLAN_INSERT : PLAN_REPLACE;
-        plan_add(&p->tplan, kind, s->layer[j], 1, K, 0, p->rt + j * kd, grad ? p->drt + j * kd : NULL);
-        plan_add(&p->vplan, kind, s->layer[j], 1, K, 0, p->rv + j * kw, grad ? p->drv + j * kw : NULL);
-    }
-    if (b > 0) {
-        p->vpool = cg_malloc((size_t)b * (K + 1) * sizeof(int));
-        for (int i = 0; i < b * (K + 1); i++) p->vpool[i] = i % (K + 1);
-    }
-}
-
-static void step_end(MmrlStep *p) {
-    float *bufs[] = {p->rt, p->drt, p->rv, p->drv, p->x_shared};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
-        if (bufs[i]) k_free(bufs[i]);
-    free(p->vpool);
-    deep_text_free(&p->text);
-}
-
-/* the text tower over this rank's classes; the pooled row is eot + K */
-static void run_text(Method *m, MmrlStep *p, int grad) {
-    Mmrl *s = st(m);
-    deep_text_forward(&p->text, m, &s->prompts, &s->cs, NULL, 0, &p->tplan, s->K, grad);
-}
-
-/* the MMRL vision pass; it starts at the first rep layer from the zero-shot pass's stream when
- * that is available (exact: same frozen blocks, same images) */
-static TowerRun *run_vision(Method *m, MmrlStep *p, const float *images, int b, int grad) {
-    TowerInput in = tower_input_defaults();
-    in.B = b, in.images = images, in.plan = &p->vplan, in.want_grad = grad;
-    in.n_pool = st(m)->K + 1, in.pool_rows = p->vpool;
-    if (p->x_shared)
-        in.start_layer = st(m)->layer[0], in.x_start = p->x_shared, in.T_start = p->T_shared;
-    return tower_forward(m->env.clip, TOWER_VISION, &in);
 }
 
 typedef struct {
@@ -225,6 +169,52 @@ static float *zs_image_features(Method *m, MmrlStep *p, const float *images, int
     return out;
 }
 
+/* R_t^j, R_v^j for every layer j, and the plans that insert / replace them; training: the
+ * frozen zero-shot image features of the same images */
+static void mmrl_begin(Method *m, PromptedStep *ps, const float *images, int b, int grad) {
+    Mmrl *s = st(m);
+    MmrlStep *p = (MmrlStep *)ps;
+    int K = s->K, L = s->L;
+    size_t kd = (size_t)K * s->D, kw = (size_t)K * s->W;
+    p->rt = k_alloc(L * kd), p->rv = k_alloc(L * kw);
+    if (grad) p->drt = k_alloc(L * kd), p->drv = k_alloc(L * kw);
+    const float *R = param_data(&m->params, REP);
+    for (int j = 0; j < L; j++) {
+        op_matmul(p->rt + j * kd, R, lin(m, "t", j, "weight", 0), lin(m, "t", j, "bias", 0), K,
+                  s->dr, s->D, K_W_OUT_IN, 0);
+        op_matmul(p->rv + j * kw, R, lin(m, "v", j, "weight", 0), lin(m, "v", j, "bias", 0), K,
+                  s->dr, s->W, K_W_OUT_IN, 0);
+        PlanKind kind = j == 0 ? PLAN_INSERT : PLAN_REPLACE;
+        plan_add(&ps->tplan, kind, s->layer[j], 1, K, 0, p->rt + j * kd, grad ? p->drt + j * kd : NULL);
+        plan_add(&ps->vplan, kind, s->layer[j], 1, K, 0, p->rv + j * kw, grad ? p->drv + j * kw : NULL);
+    }
+    ps->pool_shift = K;
+    if (b > 0) {
+        p->vpool = cg_malloc((size_t)b * (K + 1) * sizeof(int));
+        for (int i = 0; i < b * (K + 1); i++) p->vpool[i] = i % (K + 1);
+    }
+    if (grad) {
+        p->zs_raw = zs_image_features(m, p, images, b), p->zs_n = k_alloc((size_t)b * s->E);
+        op_l2norm(p->zs_n, NULL, p->zs_raw, b, s->E);
+    }
+}
+
+static void mmrl_end(PromptedStep *ps) {
+    MmrlStep *p = (MmrlStep *)ps;
+    float *bufs[] = {p->rt, p->drt, p->rv, p->drv, p->x_shared, p->zs_raw, p->zs_n};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        if (bufs[i]) k_free(bufs[i]);
+    free(p->vpool);
+}
+
+/* the MMRL vision pass: K + 1 pooled rows; it starts at the first rep layer from the zero-shot
+ * pass's stream when that is available (exact: same frozen blocks, same images) */
+static void mmrl_vision_input(Method *m, PromptedStep *ps, TowerInput *in) {
+    MmrlStep *p = (MmrlStep *)ps;
+    in->n_pool = st(m)->K + 1, in->pool_rows = p->vpool;
+    if (p->x_shared)
+        in->start_layer = st(m)->layer[0], in->x_start = p->x_shared, in->T_start = p->T_shared;
+}
 /* both image heads and their logits against the raw text features */
 static void heads_forward(Method *m, MmrlHeads *h, TowerRun *vr, const float *txt, int b) {
     Mmrl *s = st(m);
@@ -258,8 +248,7 @@ static void record_logits(Method *m, MmrlHeads *h, int b) {
     deep_record(m, "logits_fusion", h->fusion, b, m->C, 0);
 }
 
-static void record_step(Method *m, MmrlStep *p, MmrlHeads *h, const float *zs_raw,
-                        const float *zs_n, int b, const double comp[4]) {
+static void record_step(Method *m, MmrlStep *p, MmrlHeads *h, int b, const double comp[4]) {
     Mmrl *s = st(m);
     if (!m->record) return;
     int E = s->E, C = m->C;
@@ -271,10 +260,10 @@ static void record_step(Method *m, MmrlStep *p, MmrlHeads *h, const float *zs_ra
     deep_record(m, "image_features", h->cls.img_n, b, E, 0);
     deep_record(m, "image_features_rep_raw", h->fr, b, E, 0);
     deep_record(m, "image_features_rep", h->rep.img_n, b, E, 0);
-    deep_record(m, "zs_image_features_raw", zs_raw, b, E, 0);
-    deep_record(m, "zs_image_features", zs_n, b, E, 0);
+    deep_record(m, "zs_image_features_raw", p->zs_raw, b, E, 0);
+    deep_record(m, "zs_image_features", p->zs_n, b, E, 0);
     deep_record(m, "zs_text_features", s->zs_txt_n, C, E, 0);
-    deep_record(m, "text_features_raw", p->text.feat, C, E, 0);
+    deep_record(m, "text_features_raw", p->base.text.feat, C, E, 0);
     deep_record(m, "text_features", h->cls.txt_n, C, E, 0);
     const char *names[4] = {"loss_ce_cls", "loss_ce_rep", "loss_reg_image", "loss_reg_text"};
     for (int i = 0; i < 4; i++) deep_record_scalar(m, names[i], comp[i]);
@@ -307,8 +296,9 @@ static void heads_backward(Method *m, MmrlHeads *h, TowerRun *vr, const float *d
 }
 
 /* the per-layer Linears and R from the token gradients */
-static void tokens_backward(Method *m, MmrlStep *p) {
+static void tokens_backward(Method *m, PromptedStep *ps) {
     Mmrl *s = st(m);
+    MmrlStep *p = (MmrlStep *)ps;
     size_t kd = (size_t)s->K * s->D, kw = (size_t)s->K * s->W;
     const float *R = param_data(&m->params, REP);
     float *dR = param_grad(&m->params, REP);
@@ -320,72 +310,42 @@ static void tokens_backward(Method *m, MmrlStep *p) {
     }
 }
 
-static double mmrl_forward_backward(Method *m, const float *images, const int *labels, int b,
-                                    int b_global, float *logits) {
+/* α·CE_cls + (1−α)·CE_rep + λ(1 − cos to the zero-shot image and text features) */
+static double mmrl_loss(Method *m, PromptedStep *ps, TowerRun *vr, const int *labels, int b,
+                        int b_global, float *dtxt, float *logits) {
     Mmrl *s = st(m);
-    if (!s->have_classes) cg_fatal("mmrl: forward_backward before set_classes");
-    if (s->txt_cache) k_free(s->txt_cache), s->txt_cache = NULL;
+    MmrlStep *p = (MmrlStep *)ps;
     int C = m->C, E = s->E;
     double share = (double)b / b_global, a = s->alpha, lam = s->lambda;
-    MmrlStep p = {0};
-    step_begin(m, &p, b, 1);
-    /* frozen zero-shot image features of the same images */
-    float *zs_raw = zs_image_features(m, &p, images, b), *zs_n = k_alloc((size_t)b * E);
-    op_l2norm(zs_n, NULL, zs_raw, b, E);
-    TowerRun *vr = run_vision(m, &p, images, b, 1);
-    run_text(m, &p, 1);
     MmrlHeads h;
-    heads_forward(m, &h, vr, p.text.feat, b);
+    heads_forward(m, &h, vr, ps->text.feat, b);
     float *dcls = k_alloc((size_t)b * C), *drep = k_alloc((size_t)b * C);
     double comp[4];
     comp[0] = op_cross_entropy(dcls, h.cls.logits, labels, b, C, (float)(a * share));
     comp[1] = op_cross_entropy(drep, h.rep.logits, labels, b, C, (float)((1 - a) * share));
-    double cos_img = deep_dot(h.cls.img_n, zs_n, (size_t)b * E);
+    double cos_img = deep_dot(h.cls.img_n, p->zs_n, (size_t)b * E);
     double cos_txt = deep_dot(h.cls.txt_n, s->zs_txt_n, (size_t)C * E);
     comp[2] = 1.0 - cos_img / b, comp[3] = 1.0 - cos_txt / C;
     double loss = share * (a * comp[0] + (1 - a) * comp[1]) + lam * (share - cos_img / b_global) +
                   lam * comp[3] * share;
-    record_step(m, &p, &h, zs_raw, zs_n, b, comp);
+    record_step(m, p, &h, b, comp);
     if (logits && b > 0) k_copy(logits, h.fusion, (size_t)b * C);
     /* regulariser gradients at the normalised features (the normalisation's backward removes
      * the radial part, so d cos / d x̂ = ŷ is exact here) */
     float *d_fc_n = k_alloc((size_t)b * E), *d_txt_n = k_alloc((size_t)C * E);
-    deep_axpy(d_fc_n, (float)(-lam / b_global), zs_n, (size_t)b * E);
+    deep_axpy(d_fc_n, (float)(-lam / b_global), p->zs_n, (size_t)b * E);
     deep_axpy(d_txt_n, (float)(-lam * share / C), s->zs_txt_n, (size_t)C * E);
     heads_backward(m, &h, vr, dcls, drep, d_fc_n, d_txt_n, b);
-    float *dtxt = k_alloc((size_t)C * E);
     op_l2norm_backward(dtxt, d_txt_n, h.cls.txt_n, h.cls.txt_norm, C, E, 0);
-    deep_text_backward(&p.text, m, &s->cs, dtxt, NULL, 0);
-    tokens_backward(m, &p);
-    k_free(dcls), k_free(drep), k_free(d_fc_n), k_free(d_txt_n), k_free(dtxt);
-    k_free(zs_raw), k_free(zs_n);
+    k_free(dcls), k_free(drep), k_free(d_fc_n), k_free(d_txt_n);
     heads_free(&h);
-    tower_free(vr);
-    step_end(&p);
     return loss;
 }
 
-/* raw text features with the current tokens (cached until the parameters change) */
-static const float *eval_text(Method *m) {
-    Mmrl *s = st(m);
-    if (s->txt_cache && s->cache_version == m->params_version) return s->txt_cache;
-    if (s->txt_cache) k_free(s->txt_cache);
-    MmrlStep p = {0};
-    step_begin(m, &p, 0, 0);
-    run_text(m, &p, 0);
-    s->txt_cache = p.text.feat, p.text.feat = NULL;
-    s->cache_version = m->params_version;
-    step_end(&p);
-    return s->txt_cache;
-}
-
-static void mmrl_logits(Method *m, const float *images, int b, EvalMode mode, float *logits) {
-    Mmrl *s = st(m);
-    if (!s->have_classes) cg_fatal("mmrl: logits before set_classes");
-    const float *txt = eval_text(m);
-    MmrlStep p = {0};
-    step_begin(m, &p, b, 0);
-    TowerRun *vr = run_vision(m, &p, images, b, 0);
+/* decoupled inference: base / default α·cls + (1−α)·rep, novel: cls only */
+static void mmrl_infer(Method *m, PromptedStep *p, TowerRun *vr, const float *txt, int b,
+                       EvalMode mode, float *logits) {
+    (void)p;
     MmrlHeads h;
     heads_forward(m, &h, vr, txt, b);
     const float *out = mode == EVAL_NOVEL ? h.cls.logits : h.fusion;
@@ -395,19 +355,23 @@ static void mmrl_logits(Method *m, const float *images, int b, EvalMode mode, fl
         deep_record(m, "logits", out, b, m->C, 0);
     }
     heads_free(&h);
-    tower_free(vr);
-    step_end(&p);
 }
 
 static void mmrl_destroy(Method *m) {
     Mmrl *s = st(m);
-    if (!s) return;
-    if (s->have_classes)
-        deep_prompts_free(&s->prompts), k_free(s->zs_txt_n), class_split_free(&s->cs);
-    if (s->txt_cache) k_free(s->txt_cache);
-    free(s);
-    m->state = NULL;
+    if (s && s->zs_txt_n) k_free(s->zs_txt_n);
+    prompted_destroy(m);
 }
+
+static const PromptedHooks mmrl_hooks = {
+    .step_size = sizeof(MmrlStep),
+    .begin = mmrl_begin,
+    .end = mmrl_end,
+    .backward = tokens_backward,
+    .vision_input = mmrl_vision_input,
+    .loss = mmrl_loss,
+    .infer = mmrl_infer,
+};
 
 /* MMRL: trainers/config.py, the per-dataset λ and d_r (methods.md §2.7) */
 static const struct {
@@ -477,5 +441,6 @@ static MethodCost mmrl_cost(const MethodConfig *c) {
 const MethodDesc mmrl_method = {
     .name = "mmrl", .display = "MMRL", .trainer = "MMRL", .trains = 1, .keys = MMRL_KEYS,
     .defaults = mmrl_defaults, .cost = mmrl_cost, .cost_factor = 1.3,
-    .ops = {mmrl_build, mmrl_set_classes, mmrl_forward_backward, mmrl_logits, mmrl_destroy},
+    .ops = {mmrl_build, mmrl_set_classes, prompted_forward_backward, prompted_logits,
+            mmrl_destroy},
 };

@@ -4,16 +4,17 @@
  * the vision width, V' = 𝒢_v(V_1..V_{J−1}) into the text width. The vision tower gets
  * V_0 + T'_0 appended after the patches before ln_pre and V_i + T'_i replacing the last n rows
  * before block i; the text tower gets T_i + V'_i replacing rows 1..n before block i.
- * Loss: cross-entropy of exp(logit_scale)·cos. In a rank group each rank encodes its slice of
- * the class prompts (ClassSplit). Learnable tensors keep the official names. */
+ * Loss: cross-entropy of exp(logit_scale)·cos. Written on the prompted-CLIP skeleton
+ * (core/methods/prompted.h): this file holds the prompt vectors, their plans and their backward.
+ * Learnable tensors keep the official names. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/model/clip_tower.h"
-#include "core/methods/method_deep.h"
 #include "core/methods/method_impl.h"
+#include "core/methods/prompted.h"
 #include "core/methods/mudpt_inject.h"
 #include "base/util.h"
 
@@ -31,21 +32,16 @@ static const InjectNames V2T = {"image_encoder.visual_ctx_ln_intra_pre",
                                 "image_encoder.visual_ctx_text_proj"};
 
 typedef struct {
+    Prompted base;
     int n, J, D, W, N, E;
-    DeepPrompts prompts;
-    int have_classes;
-    ClassSplit cs;          /* this rank's classes of the group's split */
-    float *txt_cache;
-    long cache_version;
 } Mudpt;
 
 typedef struct {
+    PromptedStep base;      /* text: T_0 at rows 1..n */
     InjectNet t2v, v2t;
     InjectRun rt, rv;       /* T' = rt.out [J*n, W], V' = rv.out [(J−1)*n, D] */
     float *vis, *d_vis;     /* [J*n, W]: V + T' */
     float *txt, *d_txt;     /* [(J−1)*n, D]: T_{1..} + V' */
-    DeepText text;          /* this rank's classes, T_0 at rows 1..n; every class's features */
-    PromptPlan tplan, vplan;
 } MudptStep;
 
 static Mudpt *st(Method *m) { return m->state; }
@@ -53,11 +49,12 @@ static float *P(Method *m, const char *name, int grad) {
     return grad ? param_grad(&m->params, name) : param_data(&m->params, name);
 }
 
+static const PromptedHooks mudpt_hooks;
+
 static int mudpt_build(Method *m) {
     const MethodConfig *c = &m->env.cfg;
     const ClipModel *clip = m->env.clip;
-    Mudpt *s = cg_calloc(1, sizeof *s);
-    m->state = s;
+    Mudpt *s = prompted_create(m, sizeof *s, &mudpt_hooks);
     s->n = c->n_ctx, s->J = c->prompt_depth;
     s->D = clip->cfg.txt.width, s->W = clip->cfg.vis.width;
     s->N = clip->cfg.vis_tokens, s->E = clip->cfg.embed;
@@ -107,30 +104,21 @@ static void class_template(const Mudpt *s, const MethodConfig *c, char *tmpl, si
     } else {
         for (int i = 0; i < s->n && strlen(prefix) + 3 < sizeof prefix; i++) strcat(prefix, i ? " X" : "X");
     }
-    deep_prefix_template(tmpl, cap, prefix);
+    prompted_prefix_template(tmpl, cap, prefix);
 }
 
 static int mudpt_set_classes(Method *m, const char *const *classnames, int C, const char *dataset) {
     Mudpt *s = st(m);
     char tmpl[200];
     class_template(s, &m->env.cfg, tmpl, sizeof tmpl);
-    DeepPrompts dp;
-    if (deep_prompts_build(&dp, m, tmpl, classnames, C)) return -1;
-    if (dp.T < s->n + 2) {
-        deep_prompts_free(&dp);
-        cg_error_set("mudpt: class prompts shorter than the %d context rows", s->n);
-        return -1;
-    }
-    if (s->have_classes) deep_prompts_free(&s->prompts), class_split_free(&s->cs);
-    s->prompts = dp, s->have_classes = 1, m->C = C;
-    class_split_init(&s->cs, m->env.comm, C, s->E);
-    if (s->txt_cache) k_free(s->txt_cache), s->txt_cache = NULL;
-    return 0;
+    return prompted_set_classes(m, tmpl, classnames, C, s->n + 2);
 }
 
 /* both injections, the summed prompts and the plans */
-static void step_begin(Method *m, MudptStep *p, int grad) {
+static void mudpt_begin(Method *m, PromptedStep *ps, const float *images, int b, int grad) {
+    (void)images, (void)b;
     Mudpt *s = st(m);
+    MudptStep *p = (MudptStep *)ps;
     int n = s->n, J = s->J, D = s->D, W = s->W;
     size_t nw = (size_t)n * W, nd = (size_t)n * D;
     inject_bind(m, &T2V, D, W, &p->t2v);
@@ -143,49 +131,40 @@ static void step_begin(Method *m, MudptStep *p, int grad) {
     k_copy(p->txt, p->rv.out, (J - 1) * nd);
     op_add(p->txt, P(m, DEEP, 0), (J - 1) * nd);
     if (grad) p->d_vis = k_alloc(J * nw), p->d_txt = k_alloc((J - 1) * nd);
-    p->tplan.n = p->vplan.n = 0;
-    plan_add(&p->vplan, PLAN_INSERT, -1, s->N, n, 0, p->vis, grad ? p->d_vis : NULL);
+    plan_add(&ps->vplan, PLAN_INSERT, -1, s->N, n, 0, p->vis, grad ? p->d_vis : NULL);
     for (int i = 1; i < J; i++) {
-        plan_add(&p->vplan, PLAN_REPLACE, i, s->N, n, 0, p->vis + i * nw, grad ? p->d_vis + i * nw : NULL);
-        plan_add(&p->tplan, PLAN_REPLACE, i, 1, n, 0, p->txt + (i - 1) * nd,
+        plan_add(&ps->vplan, PLAN_REPLACE, i, s->N, n, 0, p->vis + i * nw, grad ? p->d_vis + i * nw : NULL);
+        plan_add(&ps->tplan, PLAN_REPLACE, i, 1, n, 0, p->txt + (i - 1) * nd,
                  grad ? p->d_txt + (i - 1) * nd : NULL);
     }
+    ps->ctx = P(m, CTX, 0), ps->n_ctx = n;
+    if (grad) ps->d_ctx = P(m, CTX, 1); /* T_0 at the input */
 }
 
-static void step_end(MudptStep *p) {
+static void mudpt_end(PromptedStep *ps) {
+    MudptStep *p = (MudptStep *)ps;
     inject_run_free(&p->rt), inject_run_free(&p->rv);
-    deep_text_free(&p->text);
     float *bufs[] = {p->vis, p->d_vis, p->txt, p->d_txt};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         if (bufs[i]) k_free(bufs[i]);
 }
 
-static void run_text(Method *m, MudptStep *p, int grad) {
+static void mudpt_record(Method *m, PromptedStep *ps, TowerRun *vr, const CosHead *h, int b) {
     Mudpt *s = st(m);
-    deep_text_forward(&p->text, m, &s->prompts, &s->cs, P(m, CTX, 0), s->n, &p->tplan, 0, grad);
-}
-
-static TowerRun *run_vision(Method *m, MudptStep *p, const float *images, int b, int grad) {
-    TowerInput in = tower_input_defaults();
-    in.B = b, in.images = images, in.plan = &p->vplan, in.want_grad = grad;
-    return tower_forward(m->env.clip, TOWER_VISION, &in);
-}
-
-static void record_step(Method *m, MudptStep *p, TowerRun *vr, CosHead *h, int b) {
-    Mudpt *s = st(m);
-    if (!m->record) return;
+    MudptStep *p = (MudptStep *)ps;
     deep_record(m, "t2v_visual_prompts", p->rt.out, s->J, s->n, s->W);
     deep_record(m, "v2t_text_prompts", p->rv.out, s->J - 1, s->n, s->D);
     deep_record(m, "image_features_raw", tower_features(vr), b, s->E, 0);
     deep_record(m, "image_features", h->img_n, b, s->E, 0);
-    deep_record(m, "text_features_raw", p->text.feat, m->C, s->E, 0);
+    deep_record(m, "text_features_raw", ps->text.feat, m->C, s->E, 0);
     deep_record(m, "text_features", h->txt_n, m->C, s->E, 0);
     deep_record(m, "logits", h->logits, b, m->C, 0);
 }
 
 /* from the gradients of the summed prompts to the prompts and both networks */
-static void prompts_backward(Method *m, MudptStep *p) {
+static void mudpt_backward(Method *m, PromptedStep *ps) {
     Mudpt *s = st(m);
+    MudptStep *p = (MudptStep *)ps;
     int n = s->n, J = s->J, D = s->D;
     size_t nw = (size_t)n * s->W, nd = (size_t)n * D;
     op_add(P(m, VCTX, 1), p->d_vis, J * nw);            /* V_i directly */
@@ -194,69 +173,13 @@ static void prompts_backward(Method *m, MudptStep *p) {
     inject_backward(&p->v2t, &p->rv, p->d_txt, P(m, VDEEP, 1), 1); /* into V_1..V_{J−1} */
 }
 
-static double mudpt_forward_backward(Method *m, const float *images, const int *labels, int b,
-                                     int b_global, float *logits) {
-    Mudpt *s = st(m);
-    if (!s->have_classes) cg_fatal("mudpt: forward_backward before set_classes");
-    if (s->txt_cache) k_free(s->txt_cache), s->txt_cache = NULL;
-    int C = m->C, E = s->E;
-    MudptStep p = {0};
-    step_begin(m, &p, 1);
-    TowerRun *vr = run_vision(m, &p, images, b, 1);
-    run_text(m, &p, 1);
-    CosHead h;
-    cos_head_forward(&h, tower_features(vr), p.text.feat, b, C, E, expf(m->env.clip->logit_scale));
-    record_step(m, &p, vr, &h, b);
-    if (logits && b > 0) k_copy(logits, h.logits, (size_t)b * C);
-    float *dimg = k_alloc((size_t)b * E), *dtxt = k_alloc((size_t)C * E);
-    double loss = cos_head_ce(&h, labels, b_global, dimg, dtxt);
-    tower_backward(vr, NULL, dimg);
-    deep_text_backward(&p.text, m, &s->cs, dtxt, P(m, CTX, 1), s->n); /* T_0 at the input */
-    prompts_backward(m, &p);
-    k_free(dimg), k_free(dtxt);
-    cos_head_free(&h);
-    tower_free(vr);
-    step_end(&p);
-    return loss;
-}
-
-static const float *eval_text(Method *m) {
-    Mudpt *s = st(m);
-    if (s->txt_cache && s->cache_version == m->params_version) return s->txt_cache;
-    if (s->txt_cache) k_free(s->txt_cache);
-    MudptStep p = {0};
-    step_begin(m, &p, 0);
-    run_text(m, &p, 0);
-    s->txt_cache = p.text.feat, p.text.feat = NULL;
-    s->cache_version = m->params_version;
-    step_end(&p);
-    return s->txt_cache;
-}
-
-static void mudpt_logits(Method *m, const float *images, int b, EvalMode mode, float *logits) {
-    Mudpt *s = st(m);
-    if (!s->have_classes) cg_fatal("mudpt: logits before set_classes");
-    const float *txt = eval_text(m);
-    MudptStep p = {0};
-    step_begin(m, &p, 0);
-    TowerRun *vr = run_vision(m, &p, images, b, 0);
-    CosHead h;
-    cos_head_forward(&h, tower_features(vr), txt, b, m->C, s->E, expf(m->env.clip->logit_scale));
-    deep_logits_to_host(logits, h.logits, b, m->C);
-    if (m->record) deep_record(m, "logits", h.logits, b, m->C, 0);
-    cos_head_free(&h);
-    tower_free(vr);
-    step_end(&p);
-}
-
-static void mudpt_destroy(Method *m) {
-    Mudpt *s = st(m);
-    if (!s) return;
-    if (s->have_classes) deep_prompts_free(&s->prompts), class_split_free(&s->cs);
-    if (s->txt_cache) k_free(s->txt_cache);
-    free(s);
-    m->state = NULL;
-}
+static const PromptedHooks mudpt_hooks = {
+    .step_size = sizeof(MudptStep),
+    .begin = mudpt_begin,
+    .end = mudpt_end,
+    .backward = mudpt_backward,
+    .record = mudpt_record,
+};
 
 /* methods.md §3.7: SGD 0.0025, batch 4, 10 epochs, n = 2, D = 9, "a photo of a"; for
  * cross-dataset / domain generalisation the release is silent: D = 9 and the UMuDPT yaml's
@@ -277,5 +200,6 @@ const MethodDesc mudpt_method = {
     .name = "mudpt", .display = "MuDPT", .trainer = "UUMuDPT", .trainer_alias = "MuDPT",
     .trains = 1, .keys = MUDPT_KEYS, .defaults = mudpt_defaults,
     .cost = method_cost_deep_prompts, .cost_factor = 1.05,
-    .ops = {mudpt_build, mudpt_set_classes, mudpt_forward_backward, mudpt_logits, mudpt_destroy},
+    .ops = {mudpt_build, mudpt_set_classes, prompted_forward_backward, prompted_logits,
+            prompted_destroy},
 };

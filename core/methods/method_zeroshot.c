@@ -40,9 +40,9 @@ static int zs_set_classes(Method *m, const char *const *names, int C, const char
     int E = clip->cfg.embed;
     zs_drop(s);
     const char *tmpl = m->env.cfg.template_str[0] ? m->env.cfg.template_str : zeroshot_template(dataset);
-    if (prompts_build(&s->prompts, m->env.tok, tmpl, names, C) != 0) return -1;
+    if (prompts_build(&s->prompts, m->env.tok, tmpl, names, C, clip->cfg.context) != 0) return -1;
     m->C = C;
-    method_record_token_ids(m, s->prompts.ids, C, 77);
+    method_record_token_ids(m, s->prompts.ids, C, s->prompts.context);
     /* this rank's slice of the classes, gathered */
     CgComm *comm = m->env.comm;
     ClassSplit cs;
@@ -51,7 +51,8 @@ static int zs_set_classes(Method *m, const char *const *names, int C, const char
     float *mine = NULL;
     if (cs.cnt > 0) {
         ClassPrompts part;
-        prompts_from_ids(&part, s->prompts.ids + (size_t)cs.lo * 77, cs.cnt, 77);
+        int ctx = s->prompts.context;
+        prompts_from_ids(&part, s->prompts.ids + (size_t)cs.lo * ctx, cs.cnt, ctx);
         mine = text_features(clip, &part, 0);
         prompts_free(&part);
     }

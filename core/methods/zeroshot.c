@@ -1,4 +1,4 @@
-/* core/methods/zeroshot.c — zero-shot CLIP: prompts, features through the shared towers, logits. */
+/* core/methods/zeroshot.c — zero-shot CLIP: templates, class prompts, features through the shared towers. */
 #include "core/methods/zeroshot.h"
 
 #include <math.h>
@@ -54,7 +54,7 @@ char *prompt_format(const char *tmpl, const char *classname) {
 }
 
 void prompts_from_ids(ClassPrompts *p, const int *ids, int C, int context) {
-    p->C = C, p->context = context;
+    *p = (ClassPrompts){.C = C, .context = context};
     p->ids = cg_malloc((size_t)C * context * sizeof(int));
     p->eot = cg_malloc((size_t)C * sizeof(int));
     memcpy(p->ids, ids, (size_t)C * context * sizeof(int));
@@ -66,45 +66,64 @@ void prompts_from_ids(ClassPrompts *p, const int *ids, int C, int context) {
     }
 }
 
+/* BPE tokens of a class name alone ('_' → ' '), or −1 */
+static int name_tokens(const Tokenizer *tok, const char *classname, int *tmp, int context) {
+    char *name = prompt_format("{}", classname);
+    int n = tokenizer_encode(tok, name, tmp, context);
+    free(name);
+    return n;
+}
+
 int prompts_build(ClassPrompts *p, const Tokenizer *tok, const char *tmpl,
-                  const char *const *classnames, int C) {
-    int ctx = 77;
-    int *ids = cg_calloc((size_t)C * ctx, sizeof(int));
+                  const char *const *classnames, int C, int context) {
+    int *ids = cg_calloc((size_t)C * context, sizeof(int));
+    int *lens = cg_malloc((size_t)C * sizeof(int)), *tmp = cg_malloc((size_t)context * sizeof(int));
     for (int c = 0; c < C; c++) {
         char *text = prompt_format(tmpl, classnames[c]);
-        int n = tokenizer_tokenize77(tok, text, ids + (size_t)c * ctx, ctx);
+        int n = tokenizer_tokenize77(tok, text, ids + (size_t)c * context, context);
         free(text);
-        if (n < 0) {
-            free(ids);
+        lens[c] = n < 0 ? -1 : name_tokens(tok, classnames[c], tmp, context);
+        if (lens[c] < 0) {
+            free(ids), free(lens), free(tmp);
             return -1;
         }
     }
-    prompts_from_ids(p, ids, C, ctx);
-    free(ids);
+    prompts_from_ids(p, ids, C, context);
+    p->name_lens = lens;
+    free(ids), free(tmp);
     return 0;
 }
 
 void prompts_free(ClassPrompts *p) {
-    free(p->ids), free(p->eot);
+    free(p->ids), free(p->eot), free(p->name_lens);
     *p = (ClassPrompts){0};
+}
+
+int prompts_rows(const ClassPrompts *p, int c0, int n) {
+    int T = 1;
+    for (int c = c0; c < c0 + n; c++) T = p->eot[c] + 1 > T ? p->eot[c] + 1 : T;
+    return T;
+}
+
+void prompts_embed(const ClipModel *m, const ClassPrompts *p, int c0, int n, int T, float *dst) {
+    int *idx = cg_malloc((size_t)n * T * sizeof(int));
+    for (int c = 0; c < n; c++)
+        for (int t = 0; t < T; t++) idx[c * T + t] = p->ids[(size_t)(c0 + c) * p->context + t];
+    op_gather_rows(dst, m->txt.tok_emb, idx, n * T, m->cfg.txt.width);
+    free(idx);
 }
 
 /* features of prompts [c0, c0+n): token embeddings of the first T rows, T = last EOT + 1 */
 static void text_chunk(const ClipModel *m, const ClassPrompts *p, int c0, int n, float *out) {
-    int T = 1, D = m->cfg.txt.width;
-    for (int c = c0; c < c0 + n; c++) T = p->eot[c] + 1 > T ? p->eot[c] + 1 : T;
-    int *idx = cg_malloc((size_t)n * T * sizeof(int));
-    for (int c = 0; c < n; c++)
-        for (int t = 0; t < T; t++) idx[c * T + t] = p->ids[(size_t)(c0 + c) * p->context + t];
+    int T = prompts_rows(p, c0, n), D = m->cfg.txt.width;
     float *emb = k_alloc((size_t)n * T * D);
-    op_gather_rows(emb, m->txt.tok_emb, idx, n * T, D);
+    prompts_embed(m, p, c0, n, T, emb);
     TowerInput in = tower_input_defaults();
     in.B = n, in.embeds = emb, in.T_in = T, in.pool_rows = p->eot + c0;
     TowerRun *r = tower_forward(m, TOWER_TEXT, &in);
     k_copy(out, tower_features(r), (size_t)n * m->cfg.embed);
     tower_free(r);
     k_free(emb);
-    free(idx);
 }
 
 float *text_features(const ClipModel *m, const ClassPrompts *p, int chunk) {
@@ -125,20 +144,4 @@ float *image_features(const ClipModel *m, const float *images, int B) {
     k_copy(out, tower_features(r), (size_t)B * m->cfg.embed);
     tower_free(r);
     return out;
-}
-
-void clip_logits(float *logits, const float *img, const float *txt, int B, int C, int E,
-                 float logit_scale, float *img_n, float *txt_n) {
-    float *in_ = img_n ? img_n : k_alloc((size_t)B * E);
-    float *tn = txt_n ? txt_n : k_alloc((size_t)C * E);
-    float *scaled = k_alloc((size_t)B * E);
-    op_l2norm(in_, NULL, img, B, E);
-    op_l2norm(tn, NULL, txt, C, E);
-    /* CoOp's order: (τ·x̂) then the product with the normalised text features */
-    k_copy(scaled, in_, (size_t)B * E);
-    op_scale(scaled, expf(logit_scale), (size_t)B * E);
-    op_matmul(logits, scaled, tn, NULL, B, E, C, K_W_OUT_IN, 0);
-    k_free(scaled);
-    if (!img_n) k_free(in_);
-    if (!txt_n) k_free(tn);
 }

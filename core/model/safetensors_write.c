@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/half.h"
 #include "base/util.h"
 
 /* ---- dtype helpers ------------------------------------------------------------------------- */
@@ -73,16 +74,9 @@ uint16_t st_f32_to_bf16(float f) {
     return (uint16_t)(x >> 16);
 }
 
-float st_f16_to_f32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1Fu, m = h & 0x3FFu;
-    if (e == 0x1F) return f32_from_bits_(sign | 0x7F800000u | (m << 13));
-    if (e != 0) return f32_from_bits_(sign | ((e + 112u) << 23) | (m << 13));
-    if (m == 0) return f32_from_bits_(sign);
-    float v = (float)m * 5.9604644775390625e-08f;  /* m * 2^-24, exact */
-    return sign ? -v : v;
-}
+float st_f16_to_f32(uint16_t h) { return f32_from_bits_(cg_f16_to_f32_bits(h)); }
 
-float st_bf16_to_f32(uint16_t h) { return f32_from_bits_((uint32_t)h << 16); }
+float st_bf16_to_f32(uint16_t h) { return f32_from_bits_(cg_bf16_to_f32_bits(h)); }
 
 float st_read_float(const void *p, StDtype dt) {
     if (dt == ST_F32) {

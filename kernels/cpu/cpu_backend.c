@@ -7,6 +7,7 @@
 #include <omp.h>     // defines: omp_get_num_procs, omp_set_num_threads, omp_get_max_threads
 #include <stdlib.h>  // defines: posix_memalign, free
 
+#include "base/half.h"  // defines: cg_f16_to_f32_bits
 #include "kernels/cpu/cpu_internal.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -112,16 +113,6 @@ void cpu_k_download(float *host_dst, const float *src, size_t n) {
 
 /* ---- dtype conversion ------------------------------------------------------------------------ */
 
-/* IEEE binary16 bits -> fp32 bits, exact for every input (subnormals, ±0, ±inf, NaN payload) */
-static inline uint32_t f16_to_f32_bits(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-    uint32_t exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu;
-    if (exp == 0x1f) return sign | 0x7f800000u | (mant << 13);           /* inf / NaN */
-    if (exp != 0) return sign | ((exp + 112u) << 23) | (mant << 13);     /* normal: 127-15 */
-    /* zero or subnormal: mant * 2^-24 is exact in fp32 (a normal float for mant > 0) */
-    return sign | cpu_float_to_bits((float)mant * 0x1p-24f);
-}
-
 void cpu_k_upload_cast(float *dst, const void *host_src, KDtype dt, size_t n) {
     if (n == 0) return;
     CPU_CHECK_PTR("k_upload_cast", dst);
@@ -135,14 +126,14 @@ void cpu_k_upload_cast(float *dst, const void *host_src, KDtype dt, size_t n) {
         #pragma omp parallel for schedule(static) if (n >= CPU_PAR_MIN)
         for (size_t i = 0; i < n; i++) {
             uint16_t h = (uint16_t)(s[2 * i] | (s[2 * i + 1] << 8));
-            dst[i] = cpu_bits_to_float(f16_to_f32_bits(h));
+            dst[i] = cpu_bits_to_float(cg_f16_to_f32_bits(h));
         }
         return;
     case K_BF16:
         #pragma omp parallel for schedule(static) if (n >= CPU_PAR_MIN)
         for (size_t i = 0; i < n; i++) {
-            uint32_t b = (uint32_t)s[2 * i] | ((uint32_t)s[2 * i + 1] << 8);
-            dst[i] = cpu_bits_to_float(b << 16);
+            uint16_t b = (uint16_t)(s[2 * i] | (s[2 * i + 1] << 8));
+            dst[i] = cpu_bits_to_float(cg_bf16_to_f32_bits(b));
         }
         return;
     }

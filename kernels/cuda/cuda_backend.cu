@@ -9,6 +9,7 @@
 #include <cuda_bf16.h>  // defines: __nv_bfloat16, __float2bfloat16_rn
 #include <cuda_fp16.h>  // defines: __half, __float2half_rn
 
+#include "base/half.h"  // defines: cg_f16_to_f32_bits
 #include "kernels/cuda/cuda_common.cuh"
 #include "kernels/precision.h"  // defines: k_round_tf32
 
@@ -238,23 +239,14 @@ extern "C" void cuda_k_download(float *host_dst, const float *src, size_t n) {
     CUDA_CHECK(cudaStreamSynchronize(g_cu.stream));
 }
 
-/* ---- dtype conversion: the same bit operations as the CPU backend ------------------------ */
-
-/* IEEE binary16 bits -> fp32, exact for every input (subnormals, ±0, ±inf, NaN payload) */
-static __device__ float f16_to_f32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-    uint32_t exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu;
-    if (exp == 0x1f) return __uint_as_float(sign | 0x7f800000u | (mant << 13));
-    if (exp != 0) return __uint_as_float(sign | ((exp + 112u) << 23) | (mant << 13));
-    return __uint_as_float(sign | __float_as_uint((float)mant * 0x1p-24f));
-}
+/* ---- dtype conversion: the CPU backend's bit operations (base/half.h) --------------------- */
 
 static __global__ void cast_f16_kernel(float *dst, const uint16_t *src, size_t n) {
-    CU_GRID_STRIDE(i, n) dst[i] = f16_to_f32(src[i]);
+    CU_GRID_STRIDE(i, n) dst[i] = __uint_as_float(cg_f16_to_f32_bits(src[i]));
 }
 
 static __global__ void cast_bf16_kernel(float *dst, const uint16_t *src, size_t n) {
-    CU_GRID_STRIDE(i, n) dst[i] = __uint_as_float((uint32_t)src[i] << 16);
+    CU_GRID_STRIDE(i, n) dst[i] = __uint_as_float(cg_bf16_to_f32_bits(src[i]));
 }
 
 extern "C" void cuda_k_upload_cast(float *dst, const void *host_src, KDtype dt, size_t n) {

@@ -66,7 +66,7 @@ static double bench_method(const ClipModel *clip, const Tokenizer *tok, MethodKi
 static void run_reference(int threads, int reps, const char *methods, const Tokenizer *tok,
                           double ref_ms[METHOD_COUNT], double ref_cpu[METHOD_COUNT]) {
     ClassPrompts p;
-    if (prompts_build(&p, tok, "a photo of a {}.", NAMES, N_CLASSES)) cg_fatal("%s", cg_error());
+    if (prompts_build(&p, tok, "a photo of a {}.", NAMES, N_CLASSES, TOKENIZER_CONTEXT)) cg_fatal("%s", cg_error());
     char cmd[2048];
     int len = snprintf(cmd, sizeof cmd,
                        "%s tests/reference/methods_deep_bench_ref.py --threads %d --reps %d "
