@@ -1,0 +1,2 @@
+#include "runner/cli.h"
+int cmd_export(int argc, char **argv) { return 2; }
