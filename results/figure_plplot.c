@@ -100,11 +100,13 @@ static void draw_bars(const FigPanel *p) {
     y_range(p, &lo, &hi);
     double top = hi > 0 ? hi * 1.08 : 1, bottom = lo < 0 ? lo * 1.08 : 0, w = 0.8 / S;
     if (p->horizontal) {
-        plvpor(0.30, 0.76, 0.06, 0.90);
+        double H = 170 + 22.0 * G; /* figure_height's share of this panel, in pixels */
+        if (H > 6000) H = 6000;
+        plvpor(0.26, 0.70, 70 / H, 1 - 45 / H);
         plwind(bottom, top, 0, G);
         grid_box("bcnstg", "bc");
     } else {
-        plvpor(0.10, 0.76, 0.18, 0.88);
+        plvpor(0.09, 0.70, 0.18, 0.88);
         plwind(0, G, bottom, top);
         grid_box("bc", "bcnstvg");
     }
@@ -153,7 +155,7 @@ static void draw_lines(const FigPanel *p) {
     xlo -= pad, xhi += pad;
     y_range(p, &lo, &hi);
     double ypad = hi > lo ? 0.08 * (hi - lo) : (fabs(hi) > 0 ? 0.1 * fabs(hi) : 1);
-    plvpor(0.10, 0.76, 0.16, 0.88);
+    plvpor(0.09, 0.70, 0.16, 0.88);
     plwind(xlo, xhi, lo - ypad, hi + ypad);
     grid_box(p->log2x ? "bc" : "bcnst", "bcnstvg");
     if (p->log2x) /* ticks at the shot counts */
@@ -196,9 +198,9 @@ static int figure_height(const Figure *f) {
     int h = 0;
     for (int i = 0; i < f->n_panels; i++) {
         const FigPanel *p = &f->p[i];
-        h += p->kind == PANEL_BARS && p->horizontal ? 140 + 18 * p->n_groups : 420;
+        h += p->kind == PANEL_BARS && p->horizontal ? 170 + 22 * p->n_groups : 420;
     }
-    return h < 300 ? 300 : h > 6000 ? 6000 : h;
+    return h < 200 ? 200 : h > 6000 ? 6000 : h;
 }
 
 int figure_render(const Figure *f, const char *device, const char *path) {
