@@ -100,6 +100,11 @@ static void report_missing(PlotCtx *c) {
                 for (int q = 0; q < ns; q++) seen |= seeds[q] == st.s[i].seed[j];
                 if (!seen && ns < 64) seeds[ns++] = st.s[i].seed[j];
             }
+        for (int a = 1; a < ns; a++) /* ascending */
+            for (int b = a; b > 0 && seeds[b - 1] > seeds[b]; b--) {
+                int t = seeds[b];
+                seeds[b] = seeds[b - 1], seeds[b - 1] = t;
+            }
         for (int i = 0; i < st.n; i++) {
             const Series *s = &st.s[i];
             char miss[256] = "";
