@@ -61,8 +61,8 @@ echo "$tex" | sed 's/^/     /'
 check "tex DG row, means only" $?
 
 echo "-- 4. errors: exit 2 for usage, 1 for an unreadable file"
-timeout $T "$CLIPGRID" table "$h5" --format html >/dev/null 2>"$tmp/err"; rc=$?
-[ "$rc" = 2 ] && grep -q "html" "$tmp/err"; check "unknown format: exit 2 (got $rc), names it" $?
+timeout $T "$CLIPGRID" table "$h5" --format xml >/dev/null 2>"$tmp/err"; rc=$?
+[ "$rc" = 2 ] && grep -q "xml" "$tmp/err"; check "unknown format: exit 2 (got $rc), names it" $?
 timeout $T "$CLIPGRID" table "$h5" --setting zeroshot >/dev/null 2>"$tmp/err"; rc=$?
 [ "$rc" = 2 ] && grep -q "zeroshot" "$tmp/err"; check "unknown setting: exit 2 (got $rc)" $?
 timeout $T "$CLIPGRID" table "$tmp/none.h5" >/dev/null 2>"$tmp/err"; rc=$?
