@@ -132,6 +132,8 @@ static int write_evals(hid_t f, const TrainResult *r) {
         rc |= h5w_attr_i32(eg, "n_classes", e->n_classes);
         size_t nc = e->n_classes > 0 && e->per_class ? (size_t)e->n_classes : 0;
         rc |= h5w_dataset_f64(eg, "per_class", e->per_class, nc);
+        if (e->class_names && e->n_classes > 0)
+            rc |= h5w_attr_strs(eg, "class_names", (const char *const *)e->class_names, e->n_classes);
         H5Gclose(eg);
     }
     if (!rc) rc = h5w_attr_strs(g, "order", order, r->n_evals < CG_MAX_EVALS ? r->n_evals : CG_MAX_EVALS);

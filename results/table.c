@@ -18,12 +18,13 @@
 static const char *const SETTINGS[] = {"base2new", "fewshot", "cross_dataset",
                                        "domain_generalization", NULL};
 
+static const StatOptions *g_stats; /* the options of the table being built */
+
 static void stat_cell(Table *t, int r, int c, const Series *s) {
     if (!s) return;
     double m, sd;
     series_stats(s, &m, &sd);
-    if (t->ci95) sd = 1.96 * sd / sqrt((double)s->n);
-    table_set_stat(t, r, c, m, sd, s->n);
+    table_set_stat(t, r, c, m, stats_spread(g_stats, s->v, s->n), s->n);
 }
 
 static void seeds_cell(Table *t, int r, int c, const Series *const *s, int n) {
@@ -40,7 +41,10 @@ static void seeds_cell(Table *t, int r, int c, const Series *const *s, int n) {
 }
 
 static const char *pm(const Table *t) {
-    return t->mean_only ? "mean" : t->ci95 ? "mean ± 95% CI (1.96·std/√n)" : "mean ± std";
+    static char buf[160];
+    if (t->mean_only) return "mean";
+    snprintf(buf, sizeof buf, "mean ± %s", t->spread);
+    return buf;
 }
 
 static void common_notes(Table *t, const SeriesStore *st) {
@@ -251,6 +255,8 @@ static void print_table(FILE *f, const Table *t, const char *format, int index) 
     } else if (!strcmp(format, "tex")) {
         if (index) fputc('\n', f);
         table_print_tex(f, t);
+    } else if (!strcmp(format, "html")) {
+        table_print_html(f, t);
     } else {
         if (index) fputc('\n', f);
         table_print_md(f, t);
@@ -273,8 +279,10 @@ static int print_setting(FILE *f, const ResultsIndex *ix, const char *setting,
     for (int i = 0; i < n_src; i++) {
         Table t;
         table_init(&t, setting, "");
-        t.mean_only = opt->mean_only;
-        t.ci95 = opt->ci95;
+        t.mean_only = opt->stats.mean_only;
+        t.ci95 = opt->stats.ci != CI_NONE;
+        snprintf(t.spread, sizeof t.spread, "%s", stats_caption(&opt->stats));
+        g_stats = &opt->stats;
         if (!strcmp(setting, "base2new")) layout_base2new(&t, &st);
         else if (!strcmp(setting, "fewshot")) layout_fewshot(&t, &st);
         else layout_transfer(&t, &st, sources[i], !strcmp(setting, "domain_generalization"));
@@ -291,10 +299,18 @@ static int print_setting(FILE *f, const ResultsIndex *ix, const char *setting,
 int results_table_print_opts(FILE *f, const char *results_h5, const TableOptions *opt_in) {
     TableOptions opt = *opt_in;
     if (!opt.format || !opt.format[0]) opt.format = "md";
-    if (strcmp(opt.format, "md") && strcmp(opt.format, "csv") && strcmp(opt.format, "tex")) {
-        cg_error_set("unknown table format '%s' (md, csv or tex)", opt.format);
+    if (strcmp(opt.format, "md") && strcmp(opt.format, "csv") && strcmp(opt.format, "tex") &&
+        strcmp(opt.format, "html")) {
+        cg_error_set("unknown table format '%s' (md, csv, tex or html)", opt.format);
         return -1;
     }
+    opt.stats.mean_only |= opt.mean_only;
+    if (opt.ci95 && opt.stats.ci == CI_T) {
+        cg_error_set("--ci95 (a z interval) contradicts --ci t");
+        return -1;
+    }
+    if (opt.ci95) opt.stats.ci = CI_Z;
+    if (stats_check(&opt.stats) != 0) return -1;
     int want = opt.setting && opt.setting[0];
     if (want) {
         int known = 0;
@@ -321,6 +337,6 @@ int results_table_print_opts(FILE *f, const char *results_h5, const TableOptions
 }
 
 int results_table_print(FILE *f, const char *results_h5, const char *format, const char *setting) {
-    TableOptions opt = {format, setting, 0, 0};
+    TableOptions opt = {format, setting, 0, 0, {0}};
     return results_table_print_opts(f, results_h5, &opt);
 }

@@ -7,11 +7,14 @@
 
 #include <stdio.h>
 
+#include "results/stats.h"
+
 typedef struct {
-    const char *format;   /* "md" (default), "csv", "tex" */
+    const char *format;   /* "md" (default), "csv", "tex", "html" (a <section> for the report) */
     const char *setting;  /* NULL or "": every setting present, one table each */
     int mean_only;        /* print means without ± std (the papers' look) */
     int ci95;             /* ± 1.96·std/√n instead of ± std (CoOp parse_test_res.py --ci95) */
+    StatOptions stats;    /* --std, --ci (results/stats.h); mean_only and ci95 above merge into it */
 } TableOptions;
 
 /* print the tables of results_h5 to f; 0, or −1 with cg_error (unreadable file, unknown format

@@ -1,6 +1,7 @@
 /* results/table_md.c — a table as Markdown (GitHub pipe table, columns padded for terminals):
  * a "###" title, numbers as "mean ± std" with 2 decimals (mean only for one seed, for single
  * values, and with mean_only), missing cells as "–", then the notes as a list. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,7 +19,7 @@ static void render(const Table *t, const TableCell *c, char *buf, size_t cap) {
     switch (c->kind) {
     case CELL_TEXT: snprintf(buf, cap, "%s", c->text); break;
     case CELL_STAT:
-        if (t->mean_only || c->n < 2) snprintf(buf, cap, "%.2f", c->mean);
+        if (t->mean_only || c->n < 2 || !isfinite(c->std)) snprintf(buf, cap, "%.2f", c->mean);
         else snprintf(buf, cap, "%.2f ± %.2f", c->mean, c->std);
         break;
     case CELL_VALUE: snprintf(buf, cap, "%.2f", c->mean); break;

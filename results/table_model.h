@@ -32,7 +32,8 @@ typedef struct {
     int n_notes;
     char notes[TM_MAX_NOTES][256];
     int mean_only;
-    int ci95;           /* the ± of CELL_STAT cells is 1.96·std/√n (set by the layouts) */
+    int ci95;           /* the ± of CELL_STAT cells is a 95 % CI half-width (set by the layouts) */
+    char spread[128];   /* what the ± is, for the title ("population std (ddof 0)", …) */
 } Table;
 
 void table_init(Table *t, const char *setting, const char *title);
@@ -48,5 +49,7 @@ void table_note(Table *t, const char *fmt, ...);
 void table_print_md(FILE *f, const Table *t);
 void table_print_csv(FILE *f, const Table *t);
 void table_print_tex(FILE *f, const Table *t);
+void table_print_html(FILE *f, const Table *t);
+void html_escape(FILE *f, const char *s);  /* < > & " as entities */
 
 #endif

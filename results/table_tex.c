@@ -2,6 +2,7 @@
  * $mean \pm std$ (2 decimals; mean only for one seed, single values and mean_only), "--" for
  * missing cells, a \midrule between blocks (datasets, the average), a first-column text repeated
  * within a block left blank (the papers' look), notes as comments. Needs \usepackage{booktabs}. */
+#include <math.h>
 #include <string.h>
 
 #include "results/table_model.h"
@@ -24,7 +25,7 @@ static void cell(FILE *f, const Table *t, const TableCell *c) {
     switch (c->kind) {
     case CELL_TEXT: tex_escape(f, c->text); break;
     case CELL_STAT:
-        if (t->mean_only || c->n < 2) fprintf(f, "%.2f", c->mean);
+        if (t->mean_only || c->n < 2 || !isfinite(c->std)) fprintf(f, "%.2f", c->mean);
         else fprintf(f, "$%.2f \\pm %.2f$", c->mean, c->std);
         break;
     case CELL_VALUE: fprintf(f, "%.2f", c->mean); break;

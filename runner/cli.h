@@ -16,6 +16,14 @@ int cmd_synth(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+
+/* OUT or OUT/results.h5 → the results file path (caller frees); *out_dir (may be NULL) receives
+ * the OUT folder (the file's folder when a file is given; caller frees) */
+char *cli_results_path(const char *path, char **out_dir);
 
 /* CPU backend with --threads N / CLIPGRID_THREADS / all cores */
 void cli_init_backend(int threads);

@@ -143,6 +143,8 @@ int cmd_demo(int argc, char **argv) {
         if (results_table_print(stdout, res, format, NULL)) {
             fprintf(stderr, "clipgrid demo: %s\n", cg_error());
             status = 1;
+        } else if (!strcmp(format, "md")) {
+            printf("\nfigures: clipgrid plot %s    one HTML page: clipgrid report %s\n", out, out);
         }
         free(res);
     }

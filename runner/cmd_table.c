@@ -1,5 +1,6 @@
 /* runner/cmd_table.c — `clipgrid table OUT/results.h5 [--format md|csv|tex] [--setting S]
- * [--mean-only | --ci95]`: the paper-style tables of a results file (results/table.h). */
+ * [--std sample|population] [--ci t|z] [--mean-only]`: the paper-style tables of a results file
+ * (results/table.h; the statistics options are results/stats.h's). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +12,9 @@
 
 static void table_usage(FILE *f) {
     fprintf(f,
-            "usage: clipgrid table OUT/results.h5 [--format md|csv|tex] [--setting SETTING]\n"
+            "usage: clipgrid table OUT/results.h5 [--format md|csv|tex|html] [--setting SETTING]\n"
             "       (or the OUT folder)\n"
-            "                      [--mean-only | --ci95]\n\n"
+            "                      [--std sample|population] [--ci t|z] [--mean-only]\n\n"
             "Prints the tables of a results file in the papers' layouts, from the finished runs\n"
             "(failed runs are counted in a note):\n"
             "  base2new               base, new and HM per dataset and method, mean ± std over\n"
@@ -25,15 +26,21 @@ static void table_usage(FILE *f) {
             "  --format F     md (Markdown, default), csv (one header line, <col>_mean and\n"
             "                 <col>_std columns, 4 decimals) or tex (booktabs tabular)\n"
             "  --setting S    only that setting (default: every setting in the file)\n"
-            "  --mean-only    means without ± std\n"
-            "  --ci95         ± 1.96·std/√n (a 95%% interval, as parse_test_res.py --ci95) instead\n"
-            "                 of ± std\n");
+            "  --std S        population (default: ddof 0, as the papers' parse_test_res.py) or\n"
+            "                 sample (ddof 1)\n"
+            "  --ci t|z       ± a 95%% confidence half-width instead of ± std: z = 1.96·std/√n\n"
+            "                 (parse_test_res.py --ci95; population std unless --std sample),\n"
+            "                 t = t(0.975, n−1)·s/√n with the sample std s\n"
+            "  --ci95         the same as --ci z\n"
+            "  --mean-only    means alone: no ± and no std columns in any format\n"
+            "The title of each table says which spread is shown. Contradictory options (--mean-only\n"
+            "with --std or --ci, --ci t with --std population, --ci t with --ci95) are an error.\n");
 }
 
 int cmd_table(int argc, char **argv) {
-    TableOptions opt = {"md", NULL, 0, 0};
+    TableOptions opt = {"md", NULL, 0, 0, {0}};
     const char *path = NULL;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1, k; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             table_usage(stdout);
@@ -45,10 +52,11 @@ int cmd_table(int argc, char **argv) {
             opt.format = a + 9;
         } else if (!strncmp(a, "--setting=", 10)) {
             opt.setting = a + 10;
-        } else if (!strcmp(a, "--mean-only")) {
-            opt.mean_only = 1;
-        } else if (!strcmp(a, "--ci95")) {
-            opt.ci95 = 1;
+        } else if ((k = stats_parse_arg(&opt.stats, argc, argv, &i)) != 0) {
+            if (k < 0) {
+                fprintf(stderr, "clipgrid table: %s\n", cg_error());
+                return 2;
+            }
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "clipgrid table: unknown or incomplete option '%s'\n\n", a);
             table_usage(stderr);
@@ -62,6 +70,10 @@ int cmd_table(int argc, char **argv) {
     }
     if (!path) {
         table_usage(stderr);
+        return 2;
+    }
+    if (stats_check(&opt.stats) != 0) {
+        fprintf(stderr, "clipgrid table: %s\n", cg_error());
         return 2;
     }
     struct stat sb;

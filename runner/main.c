@@ -14,6 +14,10 @@ static void usage(FILE *f) {
             "  model-info FILE            print the architecture inferred from a weight file\n"
             "  table OUT/results.h5       paper-style tables (Markdown, CSV, LaTeX) of a results file\n"
             "  status OUT/results.h5      done, running, failed and pending runs, time left\n"
+            "  plot OUT                   figures (PNG, SVG, PDF with PLplot) of a results file\n"
+            "  report OUT                 one self-contained HTML page: tables, figures, failures, provenance\n"
+            "  export OUT --format F      one row per run as CSV or JSON lines (per-class rows on request)\n"
+            "  compare OUT_A OUT_B        differences per cell, paired over seeds, flagged beyond seed noise\n"
             "  data DIR --dataset NAME    print a dataset's classes, sizes and few-shot picks\n"
             "  synth DATA_ROOT            write synthetic datasets in the real datasets' layouts\n"
             "  plan SWEEP.yaml            list a sweep's runs, cost estimates and rank placement\n"
@@ -33,6 +37,10 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "model-info")) return cmd_model_info(argc - 1, argv + 1);
     if (!strcmp(cmd, "table")) return cmd_table(argc - 1, argv + 1);
     if (!strcmp(cmd, "status")) return cmd_status(argc - 1, argv + 1);
+    if (!strcmp(cmd, "plot")) return cmd_plot(argc - 1, argv + 1);
+    if (!strcmp(cmd, "report")) return cmd_report(argc - 1, argv + 1);
+    if (!strcmp(cmd, "export")) return cmd_export(argc - 1, argv + 1);
+    if (!strcmp(cmd, "compare")) return cmd_compare(argc - 1, argv + 1);
     if (!strcmp(cmd, "data")) return cmd_data(argc - 1, argv + 1);
     if (!strcmp(cmd, "synth")) return cmd_synth(argc - 1, argv + 1);
     if (!strcmp(cmd, "plan")) return cmd_plan(argc - 1, argv + 1);

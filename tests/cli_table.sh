@@ -60,9 +60,21 @@ echo "$tex" | sed 's/^/     /'
 [ "$rc" = 0 ] && has "$tex" 'CoOp & 2 & 71.00 & 64.50 & 48.00 & 50.00 & 75.50 & 59.50 \\'
 check "tex DG row, means only" $?
 
+echo "-- 3b. statistics options: --std sample, --ci t, contradictions"
+row=$(timeout $T "$CLIPGRID" table "$h5" --setting base2new --std sample | grep '^| Caltech101 *| CoOp')
+has "$row" "92.00 ± 2.00" && has "$row" "72.00 ± 12.53"; check "--std sample: 2.00 and 12.53 (ddof 1)" $?
+out_t=$(timeout $T "$CLIPGRID" table "$h5" --setting base2new --ci t)
+has "$out_t" "92.00 ± 4.97" && has "$out_t" "t(0.975, n−1)"; check "--ci t: 4.97, named in the title" $?
+csv_m=$(timeout $T "$CLIPGRID" table "$h5" --setting base2new --format csv --mean-only | head -n 1)
+[ "$csv_m" = "setting,dataset,method,seeds,base_mean,new_mean,hm_mean" ]; check "--mean-only CSV: no std columns" $?
+for bad in "--mean-only --std sample" "--mean-only --ci z" "--ci t --std population" "--ci95 --ci t" "--std median"; do
+  timeout $T "$CLIPGRID" table "$h5" $bad >/dev/null 2>"$tmp/err"; rc=$?
+  [ "$rc" = 2 ] && [ -s "$tmp/err" ]; check "table $bad: exit 2 with a message (got $rc: $(head -c 90 "$tmp/err"))" $?
+done
+
 echo "-- 4. errors: exit 2 for usage, 1 for an unreadable file"
-timeout $T "$CLIPGRID" table "$h5" --format html >/dev/null 2>"$tmp/err"; rc=$?
-[ "$rc" = 2 ] && grep -q "html" "$tmp/err"; check "unknown format: exit 2 (got $rc), names it" $?
+timeout $T "$CLIPGRID" table "$h5" --format xml >/dev/null 2>"$tmp/err"; rc=$?
+[ "$rc" = 2 ] && grep -q "xml" "$tmp/err"; check "unknown format: exit 2 (got $rc), names it" $?
 timeout $T "$CLIPGRID" table "$h5" --setting zeroshot >/dev/null 2>"$tmp/err"; rc=$?
 [ "$rc" = 2 ] && grep -q "zeroshot" "$tmp/err"; check "unknown setting: exit 2 (got $rc)" $?
 timeout $T "$CLIPGRID" table "$tmp/none.h5" >/dev/null 2>"$tmp/err"; rc=$?

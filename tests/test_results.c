@@ -64,6 +64,8 @@ static void make_result(TrainResult *r, const Acc *acc, int n, int failed, const
         e->n_classes = 3;
         e->per_class = cg_malloc(3 * sizeof(double));
         e->per_class[0] = acc[i].acc, e->per_class[1] = NAN, e->per_class[2] = acc[i].acc / 2;
+        static char *names[3] = {"tabby cat", "dog", "bird"}; /* not freed: static */
+        e->class_names = names;
     }
     r->n_params = 2048, r->train_seconds = 12.5, r->eval_seconds = 2.25, r->steps = 30;
 }
@@ -420,6 +422,7 @@ static void test_atomic(void) {
             r.evals[0].per_class = cg_malloc((size_t)N_CLASSES * sizeof(double));
             for (int i = 0; i < N_CLASSES; i++) r.evals[0].per_class[i] = i % 100;
             r.evals[0].n_classes = N_CLASSES;
+            r.evals[0].class_names = NULL; /* the 3 static names do not cover N_CLASSES */
             if (run_file_write(out, &m, &r) != 0) _exit(2);
             free_result(&r);
         }
@@ -623,7 +626,7 @@ static void test_tables(void) {
     CHECK_ROW(md, "| DTD", "CLIP", "53.24", "59.90", "56.37");
     CHECK_ROW(md, "Average (2)", "CoOp", " 86.00 |", " 62.00 |", " 72.05 |");
     CHECK_ROW(md, "Average (2)", "CLIP", " 75.04 |", " 76.95 |", " 75.98 |");
-    CHECK_ROW(md, "### Base-to-new", "16 shots", "mean ± std");
+    CHECK_ROW(md, "### Base-to-new", "16 shots", "mean ± population std (ddof 0)");
     CHECK_ROW(md, "1 failed run", NULL, "not included");
     CHECK(!strstr(md, "80.47") && !strstr(md, "71.91"), "HM must come from the seed means");
     /* order: CLIP before CoOp within a dataset, Caltech101 before DTD, averages last */
@@ -705,7 +708,7 @@ static void test_tables(void) {
         char *buf = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);
-        TableOptions o = {"md", "base2new", 0, 1};
+        TableOptions o = {"md", "base2new", 0, 1, {0}};
         rc = results_table_print_opts(f, h5, &o);
         fclose(f);
         CHECK(rc == 0, "ci95: %s", cg_error());
@@ -713,16 +716,51 @@ static void test_tables(void) {
         CHECK_ROW(buf, "### Base-to-new", NULL, "95% CI");
         free(buf);
         buf = NULL, f = open_memstream(&buf, &len);
-        TableOptions oc = {"csv", "base2new", 0, 1};
+        TableOptions oc = {"csv", "base2new", 0, 1, {0}};
         results_table_print_opts(f, h5, &oc);
         fclose(f);
         CHECK(strstr(buf, "base_mean,base_ci95,new_mean,new_ci95") != NULL, "csv ci95 header");
         free(buf);
         buf = NULL, f = open_memstream(&buf, &len);
-        TableOptions om = {"md", "base2new", 1, 0};
+        TableOptions om = {"md", "base2new", 1, 0, {0}};
         results_table_print_opts(f, h5, &om);
         fclose(f);
         CHECK(!strstr(buf, "±") && strstr(buf, " 92.00 |"), "mean only");
+        free(buf);
+        /* --mean-only drops the std columns of the CSV too */
+        buf = NULL, f = open_memstream(&buf, &len);
+        TableOptions omc = {"csv", "base2new", 1, 0, {0}};
+        results_table_print_opts(f, h5, &omc);
+        fclose(f);
+        CHECK(!strncmp(buf, "setting,dataset,method,seeds,base_mean,new_mean,hm_mean\n", 55) &&
+              strstr(buf, "base2new,Caltech101,CoOp,3,92.0000,72.0000,80.7805\n"), "csv mean only: %.120s", buf);
+        free(buf);
+        /* --std sample: base {90, 92, 94} → 2.00, new {60, 71, 85} → √157 = 12.53 */
+        buf = NULL, f = open_memstream(&buf, &len);
+        TableOptions os = {"md", "base2new", 0, 0, {STD_SAMPLE, CI_NONE, 0}};
+        rc = results_table_print_opts(f, h5, &os);
+        fclose(f);
+        CHECK(rc == 0, "sample std: %s", cg_error());
+        CHECK_ROW(buf, "| Caltech101", "CoOp", "92.00 ± 2.00", "72.00 ± 12.53");
+        CHECK_ROW(buf, "### Base-to-new", NULL, "mean ± sample std (ddof 1)");
+        free(buf);
+        /* --ci t: t(0.975, 2)·s/√3 = 4.97 and 31.13; tex too */
+        buf = NULL, f = open_memstream(&buf, &len);
+        TableOptions ot = {"tex", "base2new", 0, 0, {0, CI_T, 0}};
+        rc = results_table_print_opts(f, h5, &ot);
+        fclose(f);
+        CHECK(rc == 0 && strstr(buf, "$92.00 \\pm 4.97$") && strstr(buf, "$72.00 \\pm 31.13$") &&
+              strstr(buf, "t(0.975, n−1)"), "tex --ci t: %s", buf);
+        free(buf);
+        /* contradictions */
+        TableOptions bad1 = {"md", "base2new", 1, 0, {STD_SAMPLE, CI_NONE, 0}};
+        TableOptions bad2 = {"md", "base2new", 0, 1, {0, CI_T, 0}};
+        TableOptions bad3 = {"md", "base2new", 0, 0, {STD_POPULATION, CI_T, 0}};
+        buf = NULL, f = open_memstream(&buf, &len);
+        int r1 = results_table_print_opts(f, h5, &bad1), r2 = results_table_print_opts(f, h5, &bad2),
+            r3 = results_table_print_opts(f, h5, &bad3);
+        fclose(f);
+        CHECK(r1 == -1 && r2 == -1 && r3 == -1 && len == 0, "contradictory options are errors, nothing printed");
         free(buf);
     }
 
@@ -734,8 +772,8 @@ static void test_tables(void) {
     free(md);
 
     /* errors */
-    md = render_table(h5, "html", NULL, &rc);
-    CHECK(rc == -1 && strstr(cg_error(), "html"), "unknown format: %s", cg_error());
+    md = render_table(h5, "xml", NULL, &rc);
+    CHECK(rc == -1 && strstr(cg_error(), "xml"), "unknown format: %s", cg_error());
     free(md);
     md = render_table(h5, "md", "zeroshot", &rc);
     CHECK(rc == -1 && strstr(cg_error(), "zeroshot"), "unknown setting: %s", cg_error());

@@ -27,7 +27,12 @@ void train_state_free(TrainState *s) {
 
 void train_result_free(TrainResult *r) {
     free(r->loss_curve), free(r->acc_curve), free(r->lr_curve), free(r->time_curve);
-    for (int i = 0; i < r->n_evals; i++) free(r->evals[i].per_class);
+    for (int i = 0; i < r->n_evals; i++) {
+        free(r->evals[i].per_class);
+        for (int c = 0; r->evals[i].class_names && c < r->evals[i].n_classes; c++)
+            free(r->evals[i].class_names[c]);
+        free(r->evals[i].class_names);
+    }
     memset(r, 0, sizeof *r);
 }
 
@@ -195,6 +200,8 @@ static int evaluate(const TrainJob *job, Method *m, const EvalSet *es, EvalResul
     snprintf(er->label, sizeof er->label, "%s", es->label);
     snprintf(er->dataset, sizeof er->dataset, "%s", es->dataset);
     er->n_classes = C;
+    er->class_names = cg_calloc((size_t)(C > 0 ? C : 1), sizeof(char *));
+    for (int c = 0; c < C; c++) er->class_names[c] = cg_strdup(ds->classnames[c] ? ds->classnames[c] : "");
     if (method_set_classes(m, (const char *const *)ds->classnames, C, es->dataset) != 0)
         return fail(res, "%s: %s", es->label, cg_error()), -1;
     LoaderSpec spec = {.items = ds->test.items, .n = ds->test.n, .res = R, .batch = TB, .train = 0,

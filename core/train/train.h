@@ -88,6 +88,7 @@ typedef struct {
     double macro_f1;      /* % over the labels present */
     int n_classes;
     double *per_class;    /* [n_classes] accuracy %, NAN for classes without test images */
+    char **class_names;   /* [n_classes] the set's class names in label order (owned), or NULL */
 } EvalResult;
 
 typedef enum { TRAIN_DONE = 0, TRAIN_STOPPED = 1, TRAIN_FAILED = -1 } TrainStatus;
