@@ -45,10 +45,7 @@ void k_init_cpu(int threads) {
 
 int k_init_cuda(int device) {
 #ifdef CG_HAVE_CUDA
-    if (device < 0) {
-        const char *env = getenv("CLIPGRID_DEVICE");
-        device = env && *env ? atoi(env) : 0;
-    }
+    if (device < 0) device = 0;
     if (cuda_init(device) != 0) return -1;
     active = &cuda_backend;
     return 0;
@@ -66,13 +63,12 @@ int k_init_auto(int threads, int device) {
     return 0;
 }
 
-int k_init_env(int threads) {
+int k_init_named(const char *name, int threads, int device) {
     k_init_cpu(threads);
-    const char *name = getenv("CLIPGRID_BACKEND");
     if (!name || !*name || strcmp(name, "cpu") == 0) return 0;
-    if (strcmp(name, "auto") == 0) return k_init_auto(threads, -1);
+    if (strcmp(name, "auto") == 0) return k_init_auto(threads, device);
     if (strcmp(name, "cuda") == 0) {
-        if (k_init_cuda(-1) == 0) return 0;
+        if (k_init_cuda(device) == 0) return 0;
         char why[512]; /* cg_error's text, copied before it is rewritten */
         snprintf(why, sizeof why, "%s", cg_error());
         cg_error_set("CLIPGRID_BACKEND=cuda: %s", why);

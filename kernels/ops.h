@@ -31,7 +31,7 @@ void k_init_cpu(int threads);
 int k_threads(void);
 KBackendKind k_backend(void);
 const char *k_backend_name(void);
-/* Switch to the CUDA backend on GPU `device` (< 0: $CLIPGRID_DEVICE, else 0). Returns 0, or −1
+/* Switch to the CUDA backend on GPU `device` (< 0: 0). Returns 0, or −1
  * with cg_error when the program was built without CUDA or no driver/GPU is usable (the
  * backend in use is then unchanged). Choose the backend once, before the first k_alloc: memory
  * of one backend must never reach the other. */
@@ -39,10 +39,11 @@ int k_init_cuda(int device);
 /* k_init_cpu(threads) (host threads), then the CUDA backend on `device` when one is usable;
  * otherwise the CPU backend stays. Returns 0; k_backend() says which was chosen. */
 int k_init_auto(int threads, int device);
-/* k_init_cpu(threads), then the backend named by $CLIPGRID_BACKEND: "cpu" (also when unset),
- * "cuda" (GPU $CLIPGRID_DEVICE, default 0) or "auto" (k_init_auto). Returns 0, or −1 with
- * cg_error when "cuda" was asked for and no GPU is usable, or the name is unknown. */
-int k_init_env(int threads);
+/* k_init_cpu(threads), then the backend named `name`: "cpu" (also NULL or ""), "cuda" (GPU
+ * `device`, < 0: 0) or "auto" (k_init_auto). Returns 0, or −1 with cg_error when "cuda" was
+ * asked for and no GPU is usable, or the name is unknown. (The program reads the name from
+ * CLIPGRID_BACKEND in one place, runner/env.c; kernels/ reads no environment.) */
+int k_init_named(const char *name, int threads, int device);
 /* The CUDA backend's stream (a cudaStream_t) and device, for code that enqueues its own GPU
  * work in order with the ops (the NCCL comm); NULL and −1 on the CPU backend. */
 void *k_cuda_stream(void);

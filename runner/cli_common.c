@@ -8,19 +8,19 @@
 #include "base/util.h"
 #include "kernels/ops.h"
 #include "runner/cli.h"
+#include "runner/env.h"
 
 /* CPU threads from the argument or CLIPGRID_THREADS; the compute backend from CLIPGRID_BACKEND
  * (cpu, the default; cuda, fatal when no GPU is usable; auto: the GPU when one is usable) and
- * CLIPGRID_DEVICE (kernels/ops.h k_init_env). A GPU backend is named on stderr. */
+ * CLIPGRID_DEVICE (runner/env.h). A GPU backend is named on stderr. */
 void cli_init_backend(int threads) {
-    const char *env = getenv("CLIPGRID_THREADS");
-    if (threads <= 0 && env) threads = atoi(env);
-    if (k_init_env(threads) != 0) cg_fatal("%s", cg_error());
-    const char *backend = getenv("CLIPGRID_BACKEND");
+    const RunEnv *env = run_env();
+    if (threads <= 0) threads = env->threads;
+    if (k_init_named(env->backend, threads, env->device) != 0) cg_fatal("%s", cg_error());
     if (k_backend() == K_BACKEND_CUDA)
         fprintf(stderr, "clipgrid: backend cuda on GPU %d, products in %s\n", k_cuda_device(),
                 k_matmul_precision());
-    else if (backend && strcmp(backend, "auto") == 0)
+    else if (strcmp(env->backend, "auto") == 0)
         fprintf(stderr, "clipgrid: backend cpu (CUDA not usable: %s)\n", cg_error());
 }
 
@@ -41,7 +41,6 @@ const char *cli_repo_file(const char *rel, char *buf, size_t cap) {
 
 const char *cli_default_vocab(void) {
     static char path[PATH_MAX + 64];
-    const char *env = getenv("CLIPGRID_VOCAB");
-    if (env && *env) return env;
+    if (run_env()->vocab) return run_env()->vocab;
     return cli_repo_file("data/clip/bpe_simple_vocab_16e6.txt.gz", path, sizeof path);
 }

@@ -12,6 +12,7 @@
 
 #include "base/util.h"
 #include "kernels/ops.h"
+#include "runner/env.h"
 #include "runner/comm_nccl.h"
 
 #ifndef CG_HAVE_NCCL
@@ -188,8 +189,7 @@ CgComm *comm_nccl_create(MPI_Comm group) {
     m->stream = (cudaStream_t)k_cuda_stream();
     gethostname(m->host, sizeof m->host);
     m->host[sizeof m->host - 1] = 0;
-    const char *env = getenv("CLIPGRID_NCCL_TIMEOUT");
-    m->timeout = env && atof(env) > 0 ? atof(env) : 600.0;
+    m->timeout = run_env()->nccl_timeout;
     if (!distinct_gpus(m->mpi, size, m->device)) {
         MPI_Comm_free(&m->mpi);
         free(m);

@@ -12,6 +12,7 @@
 #include "base/util.h"
 #include "kernels/ops.h"
 #include "runner/comm_nccl.h"
+#include "runner/env.h"
 #include "runner/runner.h"
 
 static int world_size_;
@@ -53,10 +54,10 @@ static int cpus_allowed_(void) {
  * when no GPU is usable, auto falls back to the CPU. CLIPGRID_GPU_SHARE=1 lets several ranks
  * share a GPU. 0, or −1 with cg_error on every rank */
 static int gpu_(RunWorld *w) {
-    const char *be = getenv("CLIPGRID_BACKEND"), *share = getenv("CLIPGRID_GPU_SHARE");
-    if (!be || !*be || !strcmp(be, "cpu")) return 0;
+    const char *be = run_env()->backend;
+    if (!strcmp(be, "cpu")) return 0;
     GpuBinding b;
-    if (gpu_bind(MPI_COMM_WORLD, share && atoi(share) > 0, &b) == 0) {
+    if (gpu_bind(MPI_COMM_WORLD, run_env()->gpu_share, &b) == 0) {
         snprintf(w->device, sizeof w->device, "cuda:%d %.48s", b.device, b.name);
         return 0;
     }
@@ -78,10 +79,7 @@ static void keep_freed_memory_(void) {
 
 int world_init_backend(RunWorld *w, int threads) {
     keep_freed_memory_();
-    if (threads <= 0) {
-        const char *env = getenv("CLIPGRID_THREADS");
-        if (env) threads = atoi(env);
-    }
+    if (threads <= 0) threads = run_env()->threads;
     if (threads <= 0) {
         int cores = (int)sysconf(_SC_NPROCESSORS_ONLN), allowed = cpus_allowed_();
         threads = cores / w->local_size;

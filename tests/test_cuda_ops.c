@@ -30,15 +30,12 @@ static void test_dispatch_cpu(void) {
           "k_set_matmul_precision accepted 'fp64' (or changed the setting)");
     CHECK(k_set_matmul_precision("fp32") == 0 && !strcmp(k_matmul_precision(), "fp32"),
           "CPU backend: back to fp32 products: %s", k_matmul_precision());
-    setenv("CLIPGRID_BACKEND", "tpu", 1);
-    CHECK(k_init_env(0) != 0 && strstr(cg_error(), "CLIPGRID_BACKEND=tpu"),
-          "k_init_env with CLIPGRID_BACKEND=tpu: no error (%s)", cg_error());
-    setenv("CLIPGRID_BACKEND", "cpu", 1);
-    CHECK(k_init_env(0) == 0 && k_backend() == K_BACKEND_CPU, "k_init_env(cpu): %s",
+    CHECK(k_init_named("tpu", 0, -1) != 0 && strstr(cg_error(), "CLIPGRID_BACKEND=tpu"),
+          "k_init_named(tpu): no error (%s)", cg_error());
+    CHECK(k_init_named("cpu", 0, -1) == 0 && k_backend() == K_BACKEND_CPU, "k_init_named(cpu): %s",
           cg_error());
-    setenv("CLIPGRID_BACKEND", "auto", 1); /* CPU here unless a GPU is usable */
-    CHECK(k_init_env(0) == 0, "k_init_env(auto) failed: %s", cg_error());
-    unsetenv("CLIPGRID_BACKEND");
+    /* CPU here unless a GPU is usable */
+    CHECK(k_init_named("auto", 0, -1) == 0, "k_init_named(auto) failed: %s", cg_error());
     k_init_cpu(0);
     /* an op through the table: y = x·Wᵀ on 1×2·(2×1) */
     float *x = k_alloc(2), *w = k_alloc(2), *y = k_alloc(1), out = 0.0f;

@@ -1,6 +1,6 @@
 /* tests/bench/bench_methods.h — shared by the benchmarks (bench_clip.c; bench_methods.c for
  * CoOp, CoCoOp; bench_methods_deep.c for MaPLe, MuDPT, MMRL): the backend from
- * $CLIPGRID_BACKEND (cpu when unset; k_init_env) and the product precision from the bench-only
+ * $CLIPGRID_BACKEND (cpu when unset; k_init_named) and the product precision from the bench-only
  * $CLIPGRID_PRECISION (fp32 when unset), a GPU sync before each clock read (the CUDA ops are
  * asynchronous on one stream: a 1-float k_download waits for them), a random CLIP with ViT-B/16
  * dimensions, the time of one training step of a method (forward, backward, optimiser step) at
@@ -49,9 +49,10 @@ static inline double bench_cpu_now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* k_init_env(threads), then $CLIPGRID_PRECISION; prints "backend …, device …, precision …" */
+/* the backend of $CLIPGRID_BACKEND on $CLIPGRID_DEVICE, then $CLIPGRID_PRECISION; prints "backend …, device …, precision …" */
 static inline void bench_backend_init(int threads) {
-    if (k_init_env(threads) != 0) cg_fatal("bench: %s", cg_error());
+    const char *be = getenv("CLIPGRID_BACKEND"), *dev = getenv("CLIPGRID_DEVICE");
+    if (k_init_named(be, threads, dev && *dev ? atoi(dev) : -1) != 0) cg_fatal("bench: %s", cg_error());
     const char *prec = getenv("CLIPGRID_PRECISION");
     if (prec && *prec && k_set_matmul_precision(prec) != 0) cg_fatal("bench: %s", cg_error());
     char device[160] = "host CPU";

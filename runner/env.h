@@ -1,0 +1,25 @@
+/* runner/env.h — the environment variables clipgrid reads, all in one place, read once:
+ *   CLIPGRID_BACKEND      cpu (default) | cuda | auto      the compute backend of every rank
+ *   CLIPGRID_DEVICE       GPU index for a single-process command (default 0; ranks bind by
+ *                         local rank, runner/gpu_bind.c)
+ *   CLIPGRID_THREADS      CPU threads per rank when --threads is not given
+ *   CLIPGRID_GPU_SHARE    1: several ranks may share one GPU
+ *   CLIPGRID_VOCAB        the tokenizer vocabulary when --vocab is not given
+ *   CLIPGRID_NCCL_TIMEOUT seconds before the NCCL watchdog aborts a stuck collective (600)
+ * (CUDA_VISIBLE_DEVICES and the launchers' rank variables are read where they are used: they
+ * describe the machine, not clipgrid's settings.) No other file calls getenv for CLIPGRID_*. */
+#ifndef CLIPGRID_RUNNER_ENV_H
+#define CLIPGRID_RUNNER_ENV_H
+
+typedef struct {
+    const char *backend;   /* never NULL: "cpu" when unset */
+    int device;            /* −1: unset */
+    int threads;           /* 0: unset */
+    int gpu_share;
+    const char *vocab;     /* NULL: unset */
+    double nccl_timeout;   /* seconds */
+} RunEnv;
+
+const RunEnv *run_env(void);
+
+#endif
