@@ -21,6 +21,7 @@
 #include "core/model/clip_weights.h"
 #include "core/methods/registry.h"
 #include "core/methods/method_deep.h"
+#include "core/train/step.h"
 #include "core/methods/prompted.h"
 #include "core/optim/optim.h"
 #include "core/text/tokenizer.h"
@@ -302,9 +303,11 @@ static void run_steps(hid_t f, Method *m, const char *steps, const char *eval, c
     k_download(init, pb->data, pb->n);
     m->record = 1;
     for (int k = 1; k <= 3 && lrs && losses; k++) {
-        k_zero(pb->grad, pb->n);
-        double loss = method_forward_backward(m, images, labels, B, B, NULL);
-        float lf = (float)loss;
+        /* the one training step without its update (core/train/step.h): the gradient is
+         * checked before the optimiser moves the parameters */
+        StepResult r = {0};
+        CHECK(train_step(m, NULL, images, labels, B, B, 0, &r) == 0, "train_step: %s", cg_error());
+        float lf = (float)r.loss;
         snprintf(p, sizeof p, "%s/losses[%d]", steps, k - 1);
         cmp_abs(p, &lf, &losses[k - 1], 1, TOL_LOSS, NULL, 0);
         if (k == 1) {
