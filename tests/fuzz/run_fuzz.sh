@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# tests/fuzz/run_fuzz.sh SECONDS NAME… — runs each libFuzzer harness build-fuzz/fuzz/fuzz_NAME,
+# one at a time under nice 19, for SECONDS seconds, after replaying its committed crash inputs
+# (tests/fuzz/regress/NAME/, each must now pass). The working corpus build-fuzz/corpus/NAME is
+# kept between runs (seeded from tests/fuzz/corpus/NAME); crashes, leaks, timeouts and
+# out-of-memory inputs land in build-fuzz/artifacts/NAME/. Prints per harness: executions,
+# edges covered (libFuzzer's "cov", clipgrid's instrumented code only), corpus size and crashes,
+# and the executions of every run so far (build-fuzz/fuzz-stats.tsv). Exits 1 when a harness
+# crashed or a regression input failed.
+# Environment: FUZZ_FLAGS adds libFuzzer flags (e.g. "-fork=1 -ignore_crashes=1" to go on after a
+# crash in a long campaign); FUZZ_NICE (default 19).
+set -u
+cd "$(dirname "$0")/../.."
+secs="${1:?usage: run_fuzz.sh SECONDS NAME...}"
+shift
+B=build-fuzz
+# HDF5 asks malloc for whatever size a damaged header names: a refused allocation is its error
+# path (it returns an error), not a crash; clipgrid's own cg_malloc still aborts on NULL
+export ASAN_OPTIONS="allocator_may_return_null=1:${ASAN_OPTIONS:-}"
+stats="$B/fuzz-stats.tsv"
+mkdir -p "$B/logs"
+fail=0
+summary=()
+for name in "$@"; do
+  bin="$B/fuzz/fuzz_$name"
+  if [ ! -x "$bin" ]; then echo "run_fuzz: $bin not built (make fuzz builds it)"; fail=1; continue; fi
+  work="$B/corpus/$name" art="$B/artifacts/$name/" log="$B/logs/$name.log"
+  mkdir -p "$work" "$art"
+  reg=()
+  [ -d "tests/fuzz/regress/$name" ] && mapfile -t reg < <(find "tests/fuzz/regress/$name" -type f | sort)
+  regress="-"
+  if [ ${#reg[@]} -gt 0 ]; then
+    if "$bin" -runs=1 "${reg[@]}" > "$B/logs/$name.regress.log" 2>&1; then regress="${#reg[@]} ok"
+    else regress="FAILED"; fail=1; echo "run_fuzz: $name: a regression input fails again:"; tail -30 "$B/logs/$name.regress.log"; fi
+  fi
+  dict=(); [ -f "tests/fuzz/$name.dict" ] && dict=("-dict=tests/fuzz/$name.dict")
+  before=$(find "$art" -type f | wc -l)
+  echo "=== fuzz_$name for $secs s"
+  # shellcheck disable=SC2086
+  export FUZZ_TMPDIR; FUZZ_TMPDIR=$(mktemp -d "${TMPDIR:-/tmp}/clipgrid-fuzz-$name.XXXXXX")
+  [ -d /dev/shm ] && [ -w /dev/shm ] && FUZZ_TMPDIR=$(rmdir "$FUZZ_TMPDIR"; mktemp -d "/dev/shm/clipgrid-fuzz-$name.XXXXXX")
+  nice -n "${FUZZ_NICE:-19}" "$bin" -max_total_time="$secs" -print_final_stats=1 -timeout=20 \
+      -rss_limit_mb=2560 -artifact_prefix="$art" "${dict[@]}" ${FUZZ_FLAGS:-} \
+      "$work" "tests/fuzz/corpus/$name" > "$log" 2>&1
+  rc=$?
+  rm -rf "$FUZZ_TMPDIR"
+  execs=$(grep -a 'stat::number_of_executed_units:' "$log" | awk '{s+=$2} END {print s+0}')
+  if [ "$execs" = 0 ]; then  # fork mode prints no final stats: take the last status line
+    execs=$(grep -aoE '^#[0-9]+' "$log" | tail -1 | tr -d '#'); execs=${execs:-0}
+  fi
+  edges=$(grep -aoE 'cov: [0-9]+' "$log" | tail -1 | awk '{print $2}')
+  corpus=$(find "$work" -type f | wc -l)
+  crashes=$(( $(find "$art" -type f | wc -l) - before ))
+  [ $rc -ne 0 ] && [ $crashes -eq 0 ] && crashes=1
+  if [ $crashes -gt 0 ]; then
+    fail=1
+    echo "run_fuzz: fuzz_$name found $crashes crash/leak/timeout input(s) in $art (log $log):"
+    grep -aE 'ERROR: |SUMMARY: |runtime error|Test unit written' "$log" | head -8
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$name" "$secs" "$execs" "${edges:-0}" "$crashes" >> "$stats"
+  total=$(awk -F'\t' -v n="$name" '$2 == n {s += $4} END {printf "%d", s}' "$stats")
+  summary+=("$(printf '%-12s %12s %8s %8s %8s  %-9s %14s' "$name" "$execs" "${edges:-0}" "$corpus" "$crashes" "$regress" "$total")")
+done
+echo
+printf '%-12s %12s %8s %8s %8s  %-9s %14s\n' harness execs edges corpus crashes regress "execs(all runs)"
+printf '%s\n' "${summary[@]}"
+exit $fail
