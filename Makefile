@@ -21,7 +21,7 @@ OPT     ?= -O3 -march=native
 # Neither builds the CUDA backend (host sanitizers do not see device code).
 ifeq ($(SANITIZE),1)
 BUILD   := build-san
-OPT     := -O1 -g -fno-omit-frame-pointer
+OPT     := -O2 -march=native -fno-omit-frame-pointer
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
 endif
 ifeq ($(FUZZ_BUILD),1)

@@ -74,10 +74,20 @@ int checkpoint_save(const char *path, const TrainState *st) {
     return rc;
 }
 
+/* the number of elements of attribute a (−1 when its dataspace cannot be read) */
+static hssize_t attr_npoints(hid_t a) {
+    hid_t sp = H5Aget_space(a);
+    hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    if (sp >= 0) H5Sclose(sp);
+    return n;
+}
+
+/* one value: an attribute of any other element count would be read past v */
 static int read_attr(hid_t f, const char *name, hid_t type, void *v) {
     if (H5Aexists(f, name) <= 0) return -1;
     hid_t a = H5Aopen(f, name, H5P_DEFAULT);
-    herr_t st = H5Aread(a, type, v);
+    if (a < 0) return -1;
+    herr_t st = attr_npoints(a) == 1 ? H5Aread(a, type, v) : -1;
     H5Aclose(a);
     return st < 0 ? -1 : 0;
 }
@@ -111,7 +121,8 @@ static int read_all(hid_t f, TrainState *st, const char *path) {
     hid_t a = H5Aexists(f, "format") > 0 ? H5Aopen(f, "format", H5P_DEFAULT) : -1;
     if (a >= 0) {
         hid_t ty = H5Aget_type(a);
-        if (H5Tis_variable_str(ty) > 0 && H5Aread(a, ty, &fmt) < 0) fmt = NULL;
+        if (H5Tis_variable_str(ty) > 0 && attr_npoints(a) == 1 && H5Aread(a, ty, &fmt) < 0)
+            fmt = NULL;
         H5Tclose(ty), H5Aclose(a);
     }
     int ok = fmt && !strcmp(fmt, CKPT_FORMAT);

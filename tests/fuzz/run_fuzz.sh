@@ -4,7 +4,9 @@
 # (tests/fuzz/regress/NAME/, each must now pass). The working corpus build-fuzz/corpus/NAME is
 # kept between runs (seeded from tests/fuzz/corpus/NAME); crashes, leaks, timeouts and
 # out-of-memory inputs land in build-fuzz/artifacts/NAME/. Prints per harness: executions,
-# edges covered (libFuzzer's "cov", clipgrid's instrumented code only), corpus size and crashes,
+# edges covered (libFuzzer's "cov", clipgrid's instrumented code only), corpus size, crashes
+# (crash and leak inputs) and slow inputs (timeouts, out-of-memory; tests/fuzz/NAME.options may
+# tell libFuzzer to go on after them, for libhdf5's own defects),
 # and the executions of every run so far (build-fuzz/fuzz-stats.tsv). Exits 1 when a harness
 # crashed or a regression input failed.
 # Environment: FUZZ_FLAGS adds libFuzzer flags (e.g. "-fork=1 -ignore_crashes=1" to go on after a
@@ -25,6 +27,9 @@ for name in "$@"; do
   bin="$B/fuzz/fuzz_$name"
   if [ ! -x "$bin" ]; then echo "run_fuzz: $bin not built (make fuzz builds it)"; fail=1; continue; fi
   work="$B/corpus/$name" art="$B/artifacts/$name/" log="$B/logs/$name.log"
+  # the harness's temporary files (tests/fuzz/fuzz_util.h), removed after it
+  tmpbase=/dev/shm; [ -d /dev/shm ] && [ -w /dev/shm ] || tmpbase="${TMPDIR:-/tmp}"
+  export FUZZ_TMPDIR; FUZZ_TMPDIR=$(mktemp -d "$tmpbase/clipgrid-fuzz-$name.XXXXXX")
   mkdir -p "$work" "$art"
   reg=()
   [ -d "tests/fuzz/regress/$name" ] && mapfile -t reg < <(find "tests/fuzz/regress/$name" -type f | sort)
@@ -34,13 +39,12 @@ for name in "$@"; do
     else regress="FAILED"; fail=1; echo "run_fuzz: $name: a regression input fails again:"; tail -30 "$B/logs/$name.regress.log"; fi
   fi
   dict=(); [ -f "tests/fuzz/$name.dict" ] && dict=("-dict=tests/fuzz/$name.dict")
-  before=$(find "$art" -type f | wc -l)
+  opts=""; [ -f "tests/fuzz/$name.options" ] && opts=$(grep -v '^#' "tests/fuzz/$name.options")
+  touch "$log.start"
   echo "=== fuzz_$name for $secs s"
   # shellcheck disable=SC2086
-  export FUZZ_TMPDIR; FUZZ_TMPDIR=$(mktemp -d "${TMPDIR:-/tmp}/clipgrid-fuzz-$name.XXXXXX")
-  [ -d /dev/shm ] && [ -w /dev/shm ] && FUZZ_TMPDIR=$(rmdir "$FUZZ_TMPDIR"; mktemp -d "/dev/shm/clipgrid-fuzz-$name.XXXXXX")
   nice -n "${FUZZ_NICE:-19}" "$bin" -max_total_time="$secs" -print_final_stats=1 -timeout=20 \
-      -rss_limit_mb=2560 -artifact_prefix="$art" "${dict[@]}" ${FUZZ_FLAGS:-} \
+      -rss_limit_mb=2560 -artifact_prefix="$art" "${dict[@]}" $opts ${FUZZ_FLAGS:-} \
       "$work" "tests/fuzz/corpus/$name" > "$log" 2>&1
   rc=$?
   rm -rf "$FUZZ_TMPDIR"
@@ -50,18 +54,21 @@ for name in "$@"; do
   fi
   edges=$(grep -aoE 'cov: [0-9]+' "$log" | tail -1 | awk '{print $2}')
   corpus=$(find "$work" -type f | wc -l)
-  crashes=$(( $(find "$art" -type f | wc -l) - before ))
-  [ $rc -ne 0 ] && [ $crashes -eq 0 ] && crashes=1
-  if [ $crashes -gt 0 ]; then
+  found=$(find "$art" -type f -newer "$log.start" | sed 's|.*/||')
+  crashes=$(printf '%s\n' "$found" | grep -cE '^(crash|leak)-')
+  slow=$(printf '%s\n' "$found" | grep -cE '^(timeout|oom|slow-unit)-')
+  [ $rc -ne 0 ] && [ $crashes -eq 0 ] && [ $slow -eq 0 ] && crashes=1
+  # a timeout or out-of-memory input fails the run unless the harness's .options ignore them
+  if [ $crashes -gt 0 ] || [ $rc -ne 0 ]; then
     fail=1
     echo "run_fuzz: fuzz_$name found $crashes crash/leak/timeout input(s) in $art (log $log):"
     grep -aE 'ERROR: |SUMMARY: |runtime error|Test unit written' "$log" | head -8
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$name" "$secs" "$execs" "${edges:-0}" "$crashes" >> "$stats"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$name" "$secs" "$execs" "${edges:-0}" "$crashes/$slow" >> "$stats"
   total=$(awk -F'\t' -v n="$name" '$2 == n {s += $4} END {printf "%d", s}' "$stats")
-  summary+=("$(printf '%-12s %12s %8s %8s %8s  %-9s %14s' "$name" "$execs" "${edges:-0}" "$corpus" "$crashes" "$regress" "$total")")
+  summary+=("$(printf '%-12s %12s %8s %8s %8s %8s  %-9s %14s' "$name" "$execs" "${edges:-0}" "$corpus" "$crashes" "$slow" "$regress" "$total")")
 done
 echo
-printf '%-12s %12s %8s %8s %8s  %-9s %14s\n' harness execs edges corpus crashes regress "execs(all runs)"
+printf '%-12s %12s %8s %8s %8s %8s  %-9s %14s\n' harness execs edges corpus crashes slow regress "execs(all runs)"
 printf '%s\n' "${summary[@]}"
 exit $fail
