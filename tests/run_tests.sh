@@ -18,6 +18,8 @@ fi
 # LeakSanitizer cannot attribute (or suppress) their allocations; leaks are checked in the test
 # programs and by the fuzz harnesses, ASan's and UBSan's other checks everywhere.
 [ "${SANITIZE:-}" = 1 ] && cli_asan=":detect_leaks=0"
+# the scripts' own time limits (runs under mpirun, golden checks) are multiplied by this
+[ "${SANITIZE:-}" = 1 ] && export TIMEOUT_SCALE="${TIMEOUT_SCALE:-6}"
 # per program: 15 minutes; ASan/UBSan make the training tests several times slower
 limit=900; [ "${SANITIZE:-}" = 1 ] && limit=2700
 export SHARED="${CLIPGRID_SHARED:-$PWD/../shared}"
