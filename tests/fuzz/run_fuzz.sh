@@ -48,7 +48,6 @@ for name in "$@"; do
       -rss_limit_mb=2560 -artifact_prefix="$art" "${dict[@]}" $opts ${FUZZ_FLAGS:-} \
       "$work" "tests/fuzz/corpus/$name" > "$log" 2>&1
   rc=$?
-  rm -rf "$FUZZ_TMPDIR"
   execs=$(grep -a 'stat::number_of_executed_units:' "$log" | awk '{s+=$2} END {print s+0}')
   if [ "$execs" = 0 ]; then  # fork mode prints no final stats: take the last status line
     execs=$(grep -aoE '^#[0-9]+' "$log" | tail -1 | tr -d '#'); execs=${execs:-0}
@@ -56,14 +55,17 @@ for name in "$@"; do
   edges=$(grep -aoE 'cov: [0-9]+' "$log" | tail -1 | awk '{print $2}')
   corpus=$(find "$work" -type f | wc -l)
   found=$(find "$art" -type f -newer "$log.start" | sed 's|.*/||')
-  # a crash whose first frame outside the sanitizer runtime and libc is in libhdf5 is HDF5's own
+  # a crash or leak whose first frame outside the sanitizer runtime, the allocator and libc is in
+  # libhdf5 is HDF5's own
   # defect (tests/fuzz/README.md): counted apart, and not a failure of clipgrid's readers
   hdf5=0
-  for f in $(printf '%s\n' "$found" | grep -E '^crash-'); do
-    top=$("$bin" "$art$f" 2>&1 | grep -E '^    #[0-9]+ ' | grep -vE 'interceptor|sanitizer|libc\.so|libclang_rt' | head -1)
+  for f in $(printf '%s\n' "$found" | grep -E '^(crash|leak)-'); do
+    top=$("$bin" -runs=10 "$art$f" 2>&1 | grep -E '^    #[0-9]+ ' |
+          grep -vE 'interceptor|sanitizer|libc\.so|libclang_rt| in (malloc|calloc|realloc|free) ' | head -1)
     case "$top" in *libhdf5*) hdf5=$((hdf5+1)); mkdir -p "$B/artifacts-hdf5/$name"; mv "$art$f" "$B/artifacts-hdf5/$name/" ;; esac
   done
   crashes=$(( $(printf '%s\n' "$found" | grep -cE '^(crash|leak)-') - hdf5 ))
+  rm -rf "$FUZZ_TMPDIR"
   slow=$(printf '%s\n' "$found" | grep -cE '^(timeout|oom|slow-unit)-')
   [ $rc -ne 0 ] && [ $crashes -eq 0 ] && [ $slow -eq 0 ] && [ $hdf5 -eq 0 ] && crashes=1
   # a timeout or out-of-memory input fails the run unless the harness's .options ignore them
