@@ -13,11 +13,29 @@ $(error pkg-config cannot find: $(PKG_MISSING) — install the Debian packages l
 endif
 
 OPT     ?= -O3 -march=native
-CFLAGS  += -std=c17 $(OPT) -fopenmp -g -Wall -Wextra -Wno-unused-parameter -I. \
-           $(shell pkg-config --cflags $(PKGS)) -D_GNU_SOURCE
-LDLIBS  += $(shell pkg-config --libs $(PKGS)) -fopenmp -lm
 
-NVCC_FOUND := $(shell command -v $(NVCC) 2>/dev/null)
+# Sanitizer builds, each in its own folder so the normal build is untouched:
+#   make test SANITIZE=1   everything with ASan + UBSan (no recovery) in build-san, then the suite
+#   make fuzz              (internally FUZZ_BUILD=1) the library and the libFuzzer harnesses of
+#                          tests/fuzz with clang in build-fuzz
+# Neither builds the CUDA backend (host sanitizers do not see device code).
+ifeq ($(SANITIZE),1)
+BUILD   := build-san
+OPT     := -O2 -march=native -fno-omit-frame-pointer
+SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
+endif
+ifeq ($(FUZZ_BUILD),1)
+BUILD   := build-fuzz
+CC      := clang
+OPT     := -O1 -gline-tables-only -fno-omit-frame-pointer
+SAN     := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+endif
+
+CFLAGS  += -std=c17 $(OPT) $(SAN) -fopenmp -g -Wall -Wextra -Wno-unused-parameter -I. \
+           $(shell pkg-config --cflags $(PKGS)) -D_GNU_SOURCE
+LDLIBS  += $(shell pkg-config --libs $(PKGS)) -fopenmp -lm $(SAN)
+
+NVCC_FOUND := $(if $(SAN),,$(shell command -v $(NVCC) 2>/dev/null))
 comma      := ,
 CUDA_SRC   := $(wildcard kernels/cuda/*.cu)
 
@@ -55,7 +73,7 @@ ifneq ($(CUDA_OBJ),)
 TESTS    += $(BUILD)/tests/test_cuda_host_products
 endif
 
-.PHONY: all deps test bench clean cuda-host-check check-layers
+.PHONY: all deps test bench clean cuda-host-check check-layers fuzz fuzz-ci fuzz-build fuzz-seeds
 all: deps $(BUILD)/clipgrid $(TESTS) $(BENCHES)
 
 deps:
@@ -100,8 +118,47 @@ $(HOST_CHECK): kernels/cuda/dev/host_blas_check.cu kernels/cuda/cuda_matmul.cu \
 cuda-host-check: $(HOST_CHECK)
 	$(HOST_CHECK)
 
+# SANITIZE=1: ASan/UBSan options and the Open MPI leak suppressions are set by run_tests.sh
 test: all check-layers
-	tests/run_tests.sh
+	BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run_tests.sh
+
+# ---- fuzzing (tests/fuzz/README.md) ----------------------------------------------------------
+# One libFuzzer harness per input kind; each entry NAME is tests/fuzz/fuzz_NAME.c with its seeds
+# in tests/fuzz/corpus/NAME/ and an optional dictionary tests/fuzz/NAME.dict.
+# The PyTorch pickle reader's harness (issue 14) goes into this list as `pickle`.
+FUZZ_TARGETS := safetensors sweep dataset image vocab vocab_deep tokenize runfile checkpoint
+FUZZ_SECONDS ?= 60
+FUZZERS      := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+RUNNER_LIB   := $(BUILD)/librunner.a
+
+$(RUNNER_LIB): $(filter-out $(BUILD)/runner/main.o,$(RUN_OBJ))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(RUNNER_LIB) $(BUILD)/libclipgrid.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer $< $(RUNNER_LIB) $(BUILD)/libclipgrid.a $(RUN_LDLIBS) \
+	    $(LDLIBS) -o $@
+
+fuzz-build: $(FUZZERS)
+
+# the binary seeds of tests/fuzz/corpus (safetensors, images, HDF5 files), made by clipgrid's own
+# writers with the normal build: run after a format change, then commit the files
+$(BUILD)/fuzz/make_seeds: tests/fuzz/make_seeds.c $(BUILD)/libclipgrid.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(BUILD)/libclipgrid.a $(LDLIBS) -o $@
+fuzz-seeds: $(BUILD)/fuzz/make_seeds
+	$(BUILD)/fuzz/make_seeds tests/fuzz/corpus
+
+# every harness for FUZZ_SECONDS each (one at a time, nice 19), then execs/edges/crashes per harness
+fuzz:
+	$(MAKE) FUZZ_BUILD=1 fuzz-build
+	tests/fuzz/run_fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# CI: 30 s per harness (a few minutes in all), failing on any crash, leak or regression input
+fuzz-ci:
+	$(MAKE) FUZZ_BUILD=1 fuzz-build
+	tests/fuzz/run_fuzz.sh 30 $(FUZZ_TARGETS)
 
 # no #include may run upward or sideways between the layers (tests/check_layers.sh lists them)
 check-layers:
@@ -111,6 +168,7 @@ bench: all
 	tests/bench/run_bench.sh
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf build build-san build-fuzz/fuzz build-fuzz/core build-fuzz/kernels build-fuzz/results \
+	       build-fuzz/runner build-fuzz/*.a
 
 -include $(LIB_OBJ:.o=.d) $(RUN_OBJ:.o=.d)

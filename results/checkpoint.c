@@ -15,6 +15,9 @@
 
 #define CKPT_FORMAT "clipgrid checkpoint"
 #define CKPT_VERSION 1
+/* the most elements a checkpoint array may hold (1 GiB of float32): far above any learnable
+ * block, and a bound on what a damaged dataspace can make the reader allocate */
+#define CKPT_MAX_ELEMS (1LL << 28)
 
 static int write_f32(hid_t f, const char *name, const float *v, size_t n) {
     hsize_t dims[1] = {n};
@@ -71,19 +74,38 @@ int checkpoint_save(const char *path, const TrainState *st) {
     return rc;
 }
 
+/* the number of elements of attribute a (−1 when its dataspace cannot be read) */
+static hssize_t attr_npoints(hid_t a) {
+    hid_t sp = H5Aget_space(a);
+    hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    if (sp >= 0) H5Sclose(sp);
+    return n;
+}
+
+/* one value: an attribute of any other element count would be read past v */
 static int read_attr(hid_t f, const char *name, hid_t type, void *v) {
     if (H5Aexists(f, name) <= 0) return -1;
     hid_t a = H5Aopen(f, name, H5P_DEFAULT);
-    herr_t st = H5Aread(a, type, v);
+    if (a < 0) return -1;
+    herr_t st = attr_npoints(a) == 1 ? H5Aread(a, type, v) : -1;
     H5Aclose(a);
     return st < 0 ? -1 : 0;
 }
 
-/* 1-D dataset of `type` into a new buffer of esz-byte elements; *n its length */
+/* 1-D dataset of `type` into a new buffer of esz-byte elements; *n its length. NULL when the
+ * dataset is absent, cannot be opened (a damaged object header: its element count would be −1),
+ * holds more than CKPT_MAX_ELEMS elements, or cannot be read as `type`. */
 static void *read_1d(hid_t f, const char *name, hid_t type, size_t esz, size_t *n) {
     if (H5Lexists(f, name, H5P_DEFAULT) <= 0) return NULL;
-    hid_t d = H5Dopen2(f, name, H5P_DEFAULT), sp = H5Dget_space(d);
-    hssize_t cnt = H5Sget_simple_extent_npoints(sp);
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    if (d < 0) return NULL;
+    hid_t sp = H5Dget_space(d);
+    hssize_t cnt = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    if (cnt < 0 || cnt > CKPT_MAX_ELEMS) {
+        if (sp >= 0) H5Sclose(sp);
+        H5Dclose(d);
+        return NULL;
+    }
     void *buf = cg_malloc((size_t)(cnt > 0 ? cnt : 1) * esz);
     herr_t st = cnt > 0 ? H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) : 0;
     H5Sclose(sp), H5Dclose(d);
@@ -99,7 +121,8 @@ static int read_all(hid_t f, TrainState *st, const char *path) {
     hid_t a = H5Aexists(f, "format") > 0 ? H5Aopen(f, "format", H5P_DEFAULT) : -1;
     if (a >= 0) {
         hid_t ty = H5Aget_type(a);
-        if (H5Tis_variable_str(ty) > 0 && H5Aread(a, ty, &fmt) < 0) fmt = NULL;
+        if (H5Tis_variable_str(ty) > 0 && attr_npoints(a) == 1 && H5Aread(a, ty, &fmt) < 0)
+            fmt = NULL;
         H5Tclose(ty), H5Aclose(a);
     }
     int ok = fmt && !strcmp(fmt, CKPT_FORMAT);

@@ -87,19 +87,34 @@ static hid_t open_attr(hid_t loc, const char *obj, const char *name) {
     return H5Aopen_by_name(loc, obj, name, H5P_DEFAULT, H5P_DEFAULT);
 }
 
-/* read n strings of attribute a (fixed or variable length) into a new array */
+/* bounds on a string attribute (far above what any clipgrid or fixture file holds): a damaged
+ * dataspace or type must not make the reader allocate without limit */
+#define H5R_MAX_STRINGS (1 << 20)
+#define H5R_MAX_BYTES (1 << 26)  /* count × length of a fixed-length string attribute */
+
+/* read n strings of attribute a (fixed or variable length) into a new array; NULL with cg_error
+ * when the attribute cannot be read */
 static char **read_strings(hid_t a, int *n_out) {
     hid_t ft = H5Aget_type(a), sp = H5Aget_space(a);
-    hssize_t n = H5Sget_simple_extent_npoints(sp);
+    hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    int vlen = H5Tis_variable_str(ft) > 0;
+    if (n < 0 || n > H5R_MAX_STRINGS ||
+        (!vlen && (size_t)n * (H5Tget_size(ft) + 1) > H5R_MAX_BYTES)) {
+        cg_error_set("string attribute with %lld elements of %zu bytes: damaged or not a string "
+                     "list", (long long)n, vlen ? (size_t)0 : H5Tget_size(ft));
+        H5Tclose(ft), H5Sclose(sp);
+        return NULL;
+    }
     char **out = cg_calloc((size_t)(n > 0 ? n : 1), sizeof(char *));
-    if (H5Tis_variable_str(ft) > 0) {
+    herr_t st = 0;
+    if (vlen) {
         hid_t mt = H5Tcopy(H5T_C_S1);
         H5Tset_size(mt, H5T_VARIABLE);
         H5Tset_cset(mt, H5Tget_cset(ft));
         char **tmp = cg_calloc((size_t)n, sizeof(char *));
-        H5Aread(a, mt, tmp);
+        st = H5Aread(a, mt, tmp);
         for (hssize_t i = 0; i < n; i++) out[i] = cg_strdup(tmp[i] ? tmp[i] : "");
-        H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, tmp);
+        if (st >= 0) H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, tmp);
         free(tmp);
         H5Tclose(mt);
     } else {
@@ -107,12 +122,18 @@ static char **read_strings(hid_t a, int *n_out) {
         char *tmp = cg_calloc((size_t)n, len + 1);
         hid_t mt = H5Tcopy(H5T_C_S1);
         H5Tset_size(mt, len + 1);
-        H5Aread(a, mt, tmp);
+        st = H5Aread(a, mt, tmp);
         for (hssize_t i = 0; i < n; i++) out[i] = cg_strdup(tmp + i * (len + 1));
         free(tmp);
         H5Tclose(mt);
     }
     H5Tclose(ft), H5Sclose(sp);
+    if (st < 0) {
+        cg_error_set("string attribute of %lld elements cannot be read", (long long)n);
+        for (hssize_t i = 0; i < n; i++) free(out[i]);
+        free(out);
+        return NULL;
+    }
     *n_out = (int)n;
     return out;
 }
@@ -130,6 +151,11 @@ char **h5r_attr_strings(hid_t loc, const char *obj, const char *name, int *n) {
     }
     char **s = read_strings(a, n);
     H5Aclose(a);
+    if (!s) {
+        char msg[2048];
+        snprintf(msg, sizeof msg, "%s: attribute %s of %s: %s", file_name(loc), name, obj, cg_error());
+        cg_error_set("%s", msg);
+    }
     return s;
 }
 
@@ -151,9 +177,15 @@ char *h5r_attr_string(hid_t loc, const char *obj, const char *name) {
 int h5r_attr_double(hid_t loc, const char *obj, const char *name, double *v) {
     hid_t a = open_attr(loc, obj, name);
     if (a < 0) return -1;
-    herr_t st = H5Aread(a, H5T_NATIVE_DOUBLE, v);
+    hid_t sp = H5Aget_space(a);
+    hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    if (sp >= 0) H5Sclose(sp);
+    /* one element only: H5Aread writes every element of the attribute */
+    herr_t st = n == 1 ? H5Aread(a, H5T_NATIVE_DOUBLE, v) : -1;
     H5Aclose(a);
-    if (st < 0) cg_error_set("%s: attribute %s of %s is not a number", file_name(loc), name, obj);
+    if (st < 0)
+        cg_error_set("%s: attribute %s of %s is not a number (%lld elements)", file_name(loc), name,
+                     obj, (long long)n);
     return st < 0 ? -1 : 0;
 }
 

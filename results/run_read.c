@@ -98,6 +98,15 @@ static int attr_num(hid_t f, const char *obj, const char *name, double *v, int r
     return h5r_attr_double(f, obj, name, v);
 }
 
+/* a number attribute as an integer field: NaN (absent) gives `absent`, values out of the field's
+ * range are clamped (a damaged file must not make the conversion undefined) */
+static int64_t to_int(double v, int64_t absent, int64_t lo, int64_t hi) {
+    if (isnan(v)) return absent;
+    return v <= (double)lo ? lo : v >= (double)hi ? hi : (int64_t)v;
+}
+#define TO_I32(v, absent) ((int32_t)to_int((v), (absent), INT32_MIN, INT32_MAX))
+#define TO_I64(v, absent) to_int((v), (absent), INT64_MIN, INT64_MAX)
+
 static int read_meta(hid_t f, RunIndexRow *r) {
     int rc = 0;
     double v[14];
@@ -124,13 +133,13 @@ static int read_meta(hid_t f, RunIndexRow *r) {
     rc |= attr_num(f, "/", "steps", &v[10], 0);
     rc |= attr_num(f, "/", "epochs", &v[11], 0);
     if (rc) return -1;
-    r->seed = (int32_t)v[0], r->shots = (int32_t)v[1];
-    r->ranks = isnan(v[2]) ? 1 : (int32_t)v[2];
+    r->seed = TO_I32(v[0], 0), r->shots = TO_I32(v[1], 0);
+    r->ranks = TO_I32(v[2], 1);
     r->start_time = v[3], r->end_time = v[4], r->wall_seconds = v[5];
     r->train_seconds = v[6], r->eval_seconds = v[7], r->cost_estimate = v[8];
-    r->n_params = isnan(v[9]) ? 0 : (int64_t)v[9];
-    r->steps = isnan(v[10]) ? 0 : (int64_t)v[10];
-    r->epochs = isnan(v[11]) ? 0 : (int32_t)v[11];
+    r->n_params = TO_I64(v[9], 0);
+    r->steps = TO_I64(v[10], 0);
+    r->epochs = TO_I32(v[11], 0);
     if (strcmp(r->status, "done") && strcmp(r->status, "failed")) {
         cg_error_set("status is '%s' (expected done or failed)", r->status);
         return -1;
@@ -156,9 +165,9 @@ static int read_eval(hid_t f, const char *group, const RunIndexRow *r, RunEvalRo
     rc |= attr_num(f, group, "total", &v[3], 0);
     rc |= attr_num(f, group, "n_classes", &v[4], 0);
     e->accuracy = v[0], e->macro_f1 = v[1];
-    e->correct = isnan(v[2]) ? 0 : (int64_t)v[2];
-    e->total = isnan(v[3]) ? 0 : (int64_t)v[3];
-    e->n_classes = isnan(v[4]) ? 0 : (int32_t)v[4];
+    e->correct = TO_I64(v[2], 0);
+    e->total = TO_I64(v[3], 0);
+    e->n_classes = TO_I32(v[4], 0);
     return rc ? -1 : 0;
 }
 
@@ -219,18 +228,40 @@ int run_file_read(const char *path, RunIndexRow *row, RunEvalRow **evals, int *n
 
 /* ---- results.h5 tables ----------------------------------------------------------------------- */
 
+/* rows of a table: far above any sweep, and a bound on what a damaged dataspace can make the
+ * reader allocate */
+#define MAX_TABLE_ROWS (1 << 22)
+
 static void *read_table(hid_t f, const char *path, hid_t mt, size_t esz, int *n) {
     *n = 0;
     hid_t d = H5Dopen2(f, path, H5P_DEFAULT);
     if (d < 0) return NULL;
     hid_t sp = H5Dget_space(d);
-    hssize_t cnt = H5Sget_simple_extent_npoints(sp);
+    hssize_t cnt = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    if (cnt < 0 || cnt > MAX_TABLE_ROWS) {
+        if (sp >= 0) H5Sclose(sp);
+        H5Dclose(d);
+        return NULL;
+    }
     void *buf = cg_calloc((size_t)(cnt > 0 ? cnt : 1), esz);
     herr_t st = cnt > 0 ? H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) : 0;
     H5Sclose(sp), H5Dclose(d);
     if (st < 0) { free(buf); return NULL; }
     *n = (int)cnt;
     return buf;
+}
+
+/* HDF5 copies a fixed-length string field as the file holds it when the file's type is the
+ * memory type: a damaged file can leave a field without its NUL */
+#define TERM(field) ((field)[sizeof(field) - 1] = 0)
+static void terminate_index_row(RunIndexRow *r) {
+    TERM(r->id), TERM(r->group), TERM(r->sweep), TERM(r->setting), TERM(r->dataset);
+    TERM(r->method), TERM(r->variant), TERM(r->status), TERM(r->error), TERM(r->host);
+    TERM(r->device);
+}
+static void terminate_eval_row(RunEvalRow *e) {
+    TERM(e->id), TERM(e->setting), TERM(e->dataset), TERM(e->method), TERM(e->variant);
+    TERM(e->label), TERM(e->eval_dataset);
 }
 
 int results_index_read(const char *results_h5, ResultsIndex *ix) {
@@ -240,6 +271,8 @@ int results_index_read(const char *results_h5, ResultsIndex *ix) {
     hid_t mi = run_index_mem_type(), me = run_eval_mem_type();
     ix->runs = read_table(f, "/index", mi, sizeof(RunIndexRow), &ix->n_runs);
     if (ix->runs) ix->evals = read_table(f, "/evals", me, sizeof(RunEvalRow), &ix->n_evals);
+    for (int i = 0; ix->runs && i < ix->n_runs; i++) terminate_index_row(&ix->runs[i]);
+    for (int i = 0; ix->evals && i < ix->n_evals; i++) terminate_eval_row(&ix->evals[i]);
     H5Tclose(mi), H5Tclose(me);
     H5Fclose(f);
     if (!ix->runs || !ix->evals) {

@@ -34,6 +34,8 @@
 #define SWEEP_MAX_ITEMS 64   /* settings, shots, seeds, datasets per sweep */
 #define SWEEP_MAX_KEYS 96    /* method_keys() entries */
 #define SWEEP_MAX_METHODS 32 /* method entries (variants included) */
+#define SWEEP_MAX_CELLS 100000 /* runs of one sweep: the lists above allow millions (gigabytes
+                                  of cells), which is always a mistake */
 
 typedef struct {
     int line, col;           /* 1-based; 0 when not from the file */

@@ -62,6 +62,13 @@ int sweep_expand(Sweep *s) {
     if (!s->n_seeds) return empty_(s, s->seeds_pos, "'seeds' lists no seed");
     if (!s->n_shots) return empty_(s, s->shots_pos, "'shots' lists no value");
     size_t n = (size_t)s->n_settings * s->n_datasets * s->n_methods * s->n_shots * s->n_seeds;
+    if (n > SWEEP_MAX_CELLS) {
+        cg_error_set("%s:%d:%d: the grid has %zu runs (%d settings x %d datasets x %d methods x "
+                     "%d shots x %d seeds), more than %d: split the sweep", s->path,
+                     s->datasets_pos.line, s->datasets_pos.col, n, s->n_settings, s->n_datasets,
+                     s->n_methods, s->n_shots, s->n_seeds, SWEEP_MAX_CELLS);
+        return -1;
+    }
     s->cells = cg_calloc(n, sizeof *s->cells);
     s->n_cells = 0;
     for (int a = 0; a < s->n_settings; a++)

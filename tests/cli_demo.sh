@@ -4,6 +4,7 @@
 # base-to-new table; a second call finds everything done and prints the same table.
 # Run from the repository root; $CLIPGRID is the program (default build/clipgrid).
 set -u
+TS="${TIMEOUT_SCALE:-1}"  # run_tests.sh sets it under SANITIZE=1 (ASan makes runs slower)
 CLIPGRID="$(realpath "${CLIPGRID:-build/clipgrid}")"
 fail=0
 check() { # name, condition result
@@ -12,7 +13,7 @@ check() { # name, condition result
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-timeout 600 "$CLIPGRID" demo -o "$tmp/demo" --progress 1000 >"$tmp/out" 2>&1; rc=$?
+timeout $((600 * TS)) "$CLIPGRID" demo -o "$tmp/demo" --progress 1000 >"$tmp/out" 2>&1; rc=$?
 check "demo: exit 0 (rc $rc)" $rc
 [ -f "$tmp/demo/model/tiny.safetensors" ] && [ -d "$tmp/demo/data/eurosat" ] && [ -d "$tmp/demo/data/dtd" ] \
   && [ -d "$tmp/demo/data/oxford_pets" ]; check "demo: model and synthetic datasets made" $?
@@ -24,7 +25,7 @@ rows=$(grep -cE '^\| (EuroSAT|DTD|OxfordPets) +\| (CLIP|CoOp|CoCoOp|KgCoOp|MaPLe
 grep -qE '^\| Average \(3\) +\| MMRL ' "$tmp/out"; check "demo: average rows" $?
 sed -n '/^| Dataset/,$p' "$tmp/out" >"$tmp/table1"
 
-timeout 120 "$CLIPGRID" demo -o "$tmp/demo" --progress 1000 >"$tmp/out2" 2>&1; rc=$?
+timeout $((120 * TS)) "$CLIPGRID" demo -o "$tmp/demo" --progress 1000 >"$tmp/out2" 2>&1; rc=$?
 check "demo again: exit 0 (rc $rc)" $rc
 grep -q "54 runs, 0 to do" "$tmp/out2"; check "demo again: nothing to redo" $?
 sed -n '/^| Dataset/,$p' "$tmp/out2" >"$tmp/table2"

@@ -12,7 +12,7 @@ set -u
 CLIPGRID="${CLIPGRID:-build/clipgrid}"
 SHARED="${SHARED:-../shared}"
 OFFICIAL="$SHARED/fixtures/official"
-T=300   # seconds per command
+T=$((300 * ${TIMEOUT_SCALE:-1}))   # seconds per command  # TIMEOUT_SCALE: set by run_tests.sh under SANITIZE=1
 fail=0
 check() { # name, condition result
   if [ "$2" = 0 ]; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi

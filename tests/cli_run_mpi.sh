@@ -14,6 +14,7 @@
 #   - a second sweep on a locked OUT is refused.
 # Run from the repository root; $CLIPGRID is the program (default build/clipgrid).
 set -u
+TS="${TIMEOUT_SCALE:-1}"  # run_tests.sh sets it under SANITIZE=1 (ASan makes runs slower)
 CLIPGRID="$(realpath "${CLIPGRID:-build/clipgrid}")"
 fail=0
 check() { # name, condition result
@@ -89,7 +90,7 @@ ranks_that_ran() { grep -ho "rank [0-9]* on" "$1"/logs/*.log | sort -u | wc -l; 
 
 # ---- 1, 2, 3 ranks: the same metrics -------------------------------------------------------------
 for np in 1 2 3; do
-  timeout 120 "${MPIRUN[@]}" -np $np "$CLIPGRID" run s.yaml -o np$np --progress 100 >np$np.out 2>&1
+  timeout $((120 * TS)) "${MPIRUN[@]}" -np $np "$CLIPGRID" run s.yaml -o np$np --progress 100 >np$np.out 2>&1
   rc=$?; check "np $np: exit 0 (rc $rc)" $rc
   [ "$(runs_in np$np)" = 16 ]; check "np $np: 16 run files ($(runs_in np$np))" $?
 done
@@ -115,7 +116,7 @@ sweep mpitest "overrides:
 sed -i 's/^seeds: \[1, 2\]/seeds: [2]/; s/^datasets: \[eurosat, dtd\]/datasets: [dtd]/' m2.yaml m3.yaml
 ranks_of() { h5dump -a /ranks "$1/runs/base2new_$2_dtd_shots4_seed2.h5" | sed -n 's/^ *(0): *//p'; }
 for r in 2 3; do
-  timeout 120 "${MPIRUN[@]}" -np $r "$CLIPGRID" run m$r.yaml -o m$r --progress 100 >m$r.out 2>&1
+  timeout $((120 * TS)) "${MPIRUN[@]}" -np $r "$CLIPGRID" run m$r.yaml -o m$r --progress 100 >m$r.out 2>&1
   rc=$?; check "multi-rank runs on $r ranks: exit 0 (rc $rc)" $rc
   n=$(same_metrics m$r np1 1e-4); ok=$?
   check "multi-rank runs on $r ranks: metrics of its $n runs equal to the 1-rank runs (rel 1e-4)" $ok
@@ -129,7 +130,7 @@ got="$(ranks_of m3 coop) $(ranks_of m3 maple) $(ranks_of m3 zsclip) $(ranks_of m
 long=base2new_coop_eurosat_shots4_seed1
 interrupted() { # out-dir, signal: start np 2, wait for the long run's first checkpoint, signal
   local out=$1 sig=$2
-  timeout 120 "${MPIRUN[@]}" -np 2 "$CLIPGRID" run s.yaml -o "$out" --progress 100 >"$out.out" 2>&1 &
+  timeout $((120 * TS)) "${MPIRUN[@]}" -np 2 "$CLIPGRID" run s.yaml -o "$out" --progress 100 >"$out.out" 2>&1 &
   local job=$! i
   for i in $(seq 600); do [ -f "$out/ckpt/$long.h5" ] && break; sleep 0.05; done
   [ -f "$out/ckpt/$long.h5" ] || echo "  no checkpoint appeared" >&2
@@ -146,7 +147,7 @@ interrupted() { # out-dir, signal: start np 2, wait for the long run's first che
 interrupted k9 KILL; rc=$?
 [ "$rc" != 0 ]; check "kill -9 of the rank running a run: the job ends (rc $rc)" $?
 [ ! -f "k9/runs/$long.h5" ] && [ -f "k9/ckpt/$long.h5" ]; check "kill -9: the run is unfinished, its checkpoint is there" $?
-timeout 120 "${MPIRUN[@]}" -np 2 "$CLIPGRID" run s.yaml -o k9 --progress 100 >k9b.out 2>&1
+timeout $((120 * TS)) "${MPIRUN[@]}" -np 2 "$CLIPGRID" run s.yaml -o k9 --progress 100 >k9b.out 2>&1
 rc=$?; check "kill -9: the same command again: exit 0 (rc $rc)" $rc
 [ "$(runs_in k9)" = 16 ]; check "kill -9: every run present exactly once ($(runs_in k9) files)" $?
 h5ls k9/results.h5/index | grep -q "Dataset {16"; check "kill -9: results.h5 /index has 16 rows" $?
@@ -158,7 +159,7 @@ interrupted st TERM; rc=$?
 check "SIGTERM to every rank: exit 0 (rc $rc)" $rc
 grep -q "stopped by signal" st.out; check "SIGTERM: 'stopped by signal' reported" $?
 [ ! -f "st/runs/$long.h5" ] && [ -f "st/ckpt/$long.h5" ]; check "SIGTERM: the run checkpointed, not recorded" $?
-timeout 120 "${MPIRUN[@]}" -np 2 "$CLIPGRID" run s.yaml -o st --progress 100 >stb.out 2>&1
+timeout $((120 * TS)) "${MPIRUN[@]}" -np 2 "$CLIPGRID" run s.yaml -o st --progress 100 >stb.out 2>&1
 rc=$?; check "SIGTERM: the same command again: exit 0 (rc $rc)" $rc
 [ "$(runs_in st)" = 16 ]; check "SIGTERM: every run present exactly once ($(runs_in st) files)" $?
 grep -q "resumed from" "st/logs/$long.log"; check "SIGTERM: the run resumed from its checkpoint" $?
@@ -166,7 +167,7 @@ n=$(same_metrics np1 st 0); ok=$?; check "SIGTERM: metrics of all $n runs equal 
 
 interrupted u1 USR1; rc=$?
 [ "$rc" = 0 ] && grep -q "stopped by signal" u1.out; check "SIGUSR1 to mpirun: every rank stops, exit 0 (rc $rc)" $?
-timeout 120 "${MPIRUN[@]}" -np 2 "$CLIPGRID" run s.yaml -o u1 --progress 100 >u1b.out 2>&1
+timeout $((120 * TS)) "${MPIRUN[@]}" -np 2 "$CLIPGRID" run s.yaml -o u1 --progress 100 >u1b.out 2>&1
 rc=$?; n=$(same_metrics np1 u1 0); ok=$?
 [ "$rc" = 0 ] && [ "$ok" = 0 ] && [ "$(runs_in u1)" = 16 ]
 check "SIGUSR1: the same command again completes the sweep with equal metrics (rc $rc, $n runs)" $?
@@ -176,24 +177,24 @@ cp -r data data_bad
 bad=$(find data_bad/dtd -name '*test_0002.jpg' | sort | head -1)
 echo "not an image" >"$bad"
 sed 's#^data: {root: data}#data: {root: data_bad}#; s/epochs: 300/epochs: 3/' s.yaml >bad.yaml
-timeout 60 "$CLIPGRID" run bad.yaml -o bad --progress 100 >bad.out 2>&1; rc=$?
+timeout $((60 * TS)) "$CLIPGRID" run bad.yaml -o bad --progress 100 >bad.out 2>&1; rc=$?
 nf=$(grep -c "^\[[0-9]*/16\] .*: failed: .*not an image" bad.out)
 [ "$rc" = 1 ] && [ "$(runs_in bad)" = 16 ] && [ "$nf" = 8 ]
 check "a bad image fails the 8 dtd runs, recorded with the reason; the other runs finish (rc $rc, $nf failed)" $?
 cp "${bad/data_bad/data}" "$bad"
-timeout 60 "$CLIPGRID" run bad.yaml -o bad --progress 100 >bad2.out 2>&1; rc=$?
+timeout $((60 * TS)) "$CLIPGRID" run bad.yaml -o bad --progress 100 >bad2.out 2>&1; rc=$?
 [ "$rc" = 1 ] && grep -q "16 runs, 0 to do" bad2.out; check "failed runs are finished runs: not redone by default (rc $rc)" $?
-timeout 60 "$CLIPGRID" run bad.yaml -o bad --progress 100 --retry-failed >bad3.out 2>&1; rc=$?
+timeout $((60 * TS)) "$CLIPGRID" run bad.yaml -o bad --progress 100 --retry-failed >bad3.out 2>&1; rc=$?
 [ "$rc" = 0 ] && grep -q "16 runs, 8 to do" bad3.out; check "--retry-failed redoes the 8 failed runs (rc $rc)" $?
 
 # ---- the lock ------------------------------------------------------------------------------------
 flock -o np1/.lock sleep 5 &
 holder=$!
 sleep 0.3
-timeout 60 "$CLIPGRID" run s.yaml -o np1 >lock.out 2>&1; rc=$?
+timeout $((60 * TS)) "$CLIPGRID" run s.yaml -o np1 >lock.out 2>&1; rc=$?
 kill $holder 2>/dev/null; wait $holder 2>/dev/null
 [ "$rc" = 1 ] && grep -q "another sweep is writing this output folder" lock.out
 check "a locked OUT is refused (rc $rc: $(head -1 lock.out))" $?
-timeout 60 "$CLIPGRID" run s.yaml -o np1 >again.out 2>&1; rc=$?
+timeout $((60 * TS)) "$CLIPGRID" run s.yaml -o np1 >again.out 2>&1; rc=$?
 [ "$rc" = 0 ] && grep -q "16 runs, 0 to do" again.out; check "rerun of a finished sweep: nothing to do (rc $rc)" $?
 exit $fail

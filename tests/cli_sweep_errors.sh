@@ -5,6 +5,7 @@
 # Also: the shipped sweeps parse, and a good sweep plans with exit status 0.
 # Run from the repository root; $CLIPGRID is the program (default build/clipgrid).
 set -u
+TS="${TIMEOUT_SCALE:-1}"  # run_tests.sh sets it under SANITIZE=1 (ASan makes runs slower)
 CLIPGRID="$(realpath "${CLIPGRID:-build/clipgrid}")"
 fail=0
 check() { # name, condition result
@@ -43,7 +44,7 @@ done
 
 # `run` answers the same way (every rank; rank 0 prints), and checks the dataset folders too
 f=tests/data/sweeps_bad/09_unknown_method.yaml
-(cd "$tmp" && timeout 60 "$CLIPGRID" run "$OLDPWD/$f" -o "$tmp/o" >"$tmp/out" 2>"$tmp/err"); rc=$?
+(cd "$tmp" && timeout $((60 * TS)) "$CLIPGRID" run "$OLDPWD/$f" -o "$tmp/o" >"$tmp/out" 2>"$tmp/err"); rc=$?
 [ "$rc" = 2 ] && [ "$(wc -l <"$tmp/err")" = 1 ] && grep -q "^$PWD/$f:8:3: methods: unknown method" "$tmp/err"
 ok=$?; check "run: bad sweep: rc $rc: $(cat "$tmp/err")" $ok
 mkdir -p "$tmp/data/eurosat"
@@ -55,7 +56,7 @@ setting: base2new
 datasets: [eurosat, dtd]
 methods: {zsclip: {}}
 YAML
-timeout 60 "$CLIPGRID" run "$tmp/nodata.yaml" -o "$tmp/o" >"$tmp/out" 2>"$tmp/err"; rc=$?
+timeout $((60 * TS)) "$CLIPGRID" run "$tmp/nodata.yaml" -o "$tmp/o" >"$tmp/out" 2>"$tmp/err"; rc=$?
 [ "$rc" = 2 ] && grep -q "^$tmp/nodata.yaml:5:21: datasets: no folder '$tmp/data/dtd' for dataset dtd" "$tmp/err"
 ok=$?; check "run: missing dataset folder: rc $rc: $(cat "$tmp/err")" $ok
 

@@ -8,7 +8,7 @@
 set -u
 CLIPGRID="${CLIPGRID:-build/clipgrid}"
 WRITER="${TEST_RESULTS:-build/tests/test_results}"
-T=60
+T=$((60 * ${TIMEOUT_SCALE:-1}))  # TIMEOUT_SCALE: set by run_tests.sh under SANITIZE=1
 fail=0
 check() { # name, condition result
   if [ "$2" = 0 ]; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi

@@ -32,9 +32,11 @@ static float *ref(const char *fmt, const char *g, size_t expect) {
     return r;
 }
 
-static float *dev_upload(const float *h, size_t n) {
+/* uploads and frees the host buffer h */
+static float *dev_upload(float *h, size_t n) {
     float *d = k_alloc(n);
     k_upload(d, h, n);
+    free(h);
     return d;
 }
 
@@ -141,7 +143,7 @@ static void run_vision(const ClipModel *m, const char *g) {
         free(ga), free(gr), free(ra), free(rr);
     }
     tower_free(r);
-    free(img_h), free(o.rowsum), free(o.rownorm), free(o.rows), free(feat), free(pooled), free(rf),
+    free(o.rowsum), free(o.rownorm), free(o.rows), free(feat), free(pooled), free(rf),
         free(rp), free(dz), free(sel), free(mine);
     k_free(img), k_free(app), k_free(rep), k_free(g_app), k_free(g_rep), k_free(d_in), k_free(df);
 }

@@ -76,6 +76,11 @@ static TextCase text_case(const ClipModel *m) {
     return c;
 }
 
+static void text_case_free(TextCase *c) {
+    k_free(c->emb), k_free(c->rep), k_free(c->ins), k_free(c->g_rep), k_free(c->g_ins);
+    k_free(c->d_in), free(c->dfeat_h);
+}
+
 /* forward (+ backward) with the plan: replace rows 1..2 before block 1, insert 2 per-sample
  * rows at position 1 before block 2; pooled rows EOT+2. Returns the loss Σ feat·dfeat. */
 static double text_run(const ClipModel *m, TextCase *c, int shortcuts, int grad, float *feat_out) {
@@ -131,6 +136,7 @@ static void test_text_shortcuts(const ClipModel *m) {
     CHECK(zero_ok, "text input gradient must be exactly 0 past the EOT");
     CHECK(nonzero > 0, "text input gradient is all zero");
     free(f_plain), free(f_fast), free(g1), free(g2), free(g3), free(h1), free(h2), free(h3);
+    text_case_free(&c);
 }
 
 /* L(x0 + h·u) for a device tensor x [n] */
@@ -183,6 +189,7 @@ static void test_text_fd(const ClipModel *m) {
     fd_check("text insert values", text_loss, &ctx, c.ins, TB * TP * D, c.g_ins, FD_EPS, FD_TOL);
     fd_check("text input embeddings", text_loss, &ctx, c.emb, (size_t)TB * TT * D, c.d_in, FD_EPS,
              FD_TOL);
+    text_case_free(&c);
 }
 
 /* ------------------------------------------------------------------------------------------- */
@@ -208,6 +215,11 @@ static VisCase vis_case(const ClipModel *m) {
     c.dfeat_h = cg_malloc((size_t)VB * 3 * E * sizeof(float));
     clip_random_fill_host(c.dfeat_h, (size_t)VB * 3 * E, "v.dfeat", SEED, 0, 1);
     return c;
+}
+
+static void vis_case_free(VisCase *c) {
+    k_free(c->img), k_free(c->app), k_free(c->rep), k_free(c->ins), k_free(c->g_app);
+    k_free(c->g_rep), k_free(c->g_ins), k_free(c->d_in), free(c->dfeat_h);
 }
 
 static double vis_run(const ClipModel *m, VisCase *c, int shortcuts, int grad, float *feat_out) {
@@ -254,6 +266,7 @@ static void test_vision_shortcuts(const ClipModel *m) {
     CHECK_CLOSE("vision input grad, query-only vs full", d1, d0, nin, 1e-5);
     free(f0), free(f1), free(a0), free(r0), free(i0), free(d0), free(a1), free(r1), free(i1),
         free(d1);
+    vis_case_free(&c);
 }
 
 typedef struct {
@@ -274,6 +287,7 @@ static void test_vision_fd(const ClipModel *m) {
     fd_check("vision appended (pre ln_pre)", vis_loss, &ctx, c.app, VP * W, c.g_app, FD_EPS, FD_TOL);
     fd_check("vision inserted at block 1", vis_loss, &ctx, c.ins, VP * W, c.g_ins, FD_EPS, FD_TOL);
     fd_check("vision replaced at block 2", vis_loss, &ctx, c.rep, VP * W, c.g_rep, FD_EPS, FD_TOL);
+    vis_case_free(&c);
 }
 
 /* a REPLACE at layer 0 of the text tower equals feeding (values − positions) as embeddings */
@@ -355,6 +369,7 @@ static void test_start_layer(const ClipModel *m) {
     CHECK_CLOSE("vision replace grad, start_layer 2 vs whole run", g1, g0, ng, 1e-6);
     free(f0), free(f1), free(g0), free(g1);
     k_free(cap.x);
+    vis_case_free(&c);
 }
 
 int main(void) {
