@@ -264,6 +264,12 @@ if [ "$SLURM_TEST_GPUS" = 2 ]; then
   check "job $job: COMPLETED with exit 0:0 (got $st)" $?
   [ "$(grep -c "^step_runner: rank [01] CUDA_VISIBLE_DEVICES=0,1 " "$tmp/job-$job.out")" = 2 ]
   check "both ranks see the node's 2 GPUs (CUDA_VISIBLE_DEVICES=0,1)" $?
+  [ "$(grep -c "^step_runner: rank [01] CLIPGRID_BACKEND=auto$" "$tmp/job-$job.out")" = 2 ] &&
+    grep -q " backend auto; sweep " "$tmp/job-$job.out"
+  check "the GPU script selects the GPU backend: CLIPGRID_BACKEND=auto in both ranks" $?
+  grep -A3 "rank/GPU binding:$" "$tmp/job-$job.out" | grep -Eq "^ +0 +[^ ]+ +0 +0,1 +0 of 2$" &&
+    grep -A3 "rank/GPU binding:$" "$tmp/job-$job.out" | grep -Eq "^ +1 +[^ ]+ +1 +0,1 +1 of 2$"
+  check "the log shows the rank/GPU binding table: rank 0 -> GPU 0 of 2, rank 1 -> GPU 1 of 2" $?
   each_run_once "$tmp/out3/log" 8; check "runs 0..7 each done exactly once" $?
 else
   skip "sweep_gpu.sbatch: no stand-in GPUs (mknod failed)"
