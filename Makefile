@@ -16,6 +16,7 @@ BUILD   ?= build
 #   BLAS  BLAS=openblas (default) | blis | mkl: pkg-config, else -lopenblas, -lblis, -lmkl_rt
 #   the rest (libyaml, libjpeg, libpng, zlib, PCRE2, jansson): pkg-config, else -lNAME
 # e.g. a second build with MPICH beside the default one:  make BUILD=build-mpich MPI_PC=mpich
+comma    := ,
 pc_has   = $(shell pkg-config --exists $(1) 2>/dev/null && echo y)
 pc_found = $(1) $(shell pkg-config --modversion $(1)) (pkg-config)
 
@@ -43,10 +44,12 @@ HDF5_CFLAGS := -I$(HDF5_HOME)/include
 HDF5_LIBS   := -L$(HDF5_HOME)/lib -Wl,-rpath,$(HDF5_HOME)/lib -lhdf5
 HDF5_FROM   := HDF5_HOME=$(HDF5_HOME)
 else ifneq ($(shell command -v $(H5PCC) 2>/dev/null),)
-# `h5pcc -show` prints the wrapper's compile line: keep its flags and libraries, not its compiler
-HDF5_SHOW   := $(shell $(H5PCC) -show 2>/dev/null)
+# `h5pcc -shlib -show` prints the wrapper's compile line with the shared libraries: keep its flags
+# and libraries, not its compiler
+HDF5_SHOW   := $(shell $(H5PCC) -shlib -show 2>/dev/null)
 HDF5_CFLAGS := $(filter -I% -D%,$(HDF5_SHOW))
-HDF5_LIBS   := $(filter -L% -l% -Wl% %.a %.so,$(HDF5_SHOW))
+HDF5_LIBS   := $(filter -L% -l% -Wl% %.a %.so,$(HDF5_SHOW)) \
+               $(patsubst -L%,-Wl$(comma)-rpath$(comma)%,$(filter -L%,$(HDF5_SHOW)))
 HDF5_FROM   := the flags of $(shell command -v $(H5PCC)) (pkg-config does not know $(HDF5_PC))
 else
 $(error HDF5: pkg-config does not know $(HDF5_PC), HDF5_HOME is not set and $(H5PCC) is not on PATH: load the cluster's parallel HDF5 module, set HDF5_HOME, or install Debian's libhdf5-openmpi-dev)
@@ -102,7 +105,6 @@ LDLIBS  += $(MPI_LIBS) $(HDF5_LIBS) $(BLAS_LIBS) $(OTHER_LIBS) -fopenmp -lm \
            -Wl,--undefined=k_cpu_target_check
 
 NVCC_FOUND := $(shell command -v $(NVCC) 2>/dev/null)
-comma      := ,
 CUDA_SRC   := $(wildcard kernels/cuda/*.cu)
 # CUDA=auto (default): the CUDA backend when nvcc is found; CUDA=0: a CPU-only build even there
 CUDA       ?= auto
@@ -145,7 +147,7 @@ ifneq ($(CUDA_OBJ),)
 TESTS    += $(BUILD)/tests/test_cuda_host_products
 endif
 
-.PHONY: all deps test bench clean cuda-host-check
+.PHONY: all deps test test-multinode bench clean cuda-host-check
 all: deps $(BUILD)/clipgrid $(TESTS) $(BENCHES)
 
 deps:
@@ -197,6 +199,10 @@ cuda-host-check: $(HOST_CHECK)
 
 test: all
 	tests/run_tests.sh
+
+# the multi-node test alone (simulated nodes in network namespaces; root): also part of `make test`
+test-multinode: $(BUILD)/clipgrid
+	CLIPGRID=$(BUILD)/clipgrid timeout 900 bash tests/cli_multinode.sh
 
 bench: all
 	tests/bench/run_bench.sh
