@@ -13,7 +13,9 @@ BUILD   ?= build
 #         becomes the compiler (MPI_PC=none: the wrapper even where pkg-config knows an MPI)
 #   HDF5  pkg-config HDF5_PC (hdf5-openmpi, or hdf5-mpich with MPI_PC=mpich), else HDF5_HOME
 #         (HDF5_HOME/include, HDF5_HOME/lib), else the flags of the parallel HDF5 wrapper H5PCC
-#   BLAS  BLAS=openblas (default) | blis | mkl: pkg-config, else -lopenblas, -lblis, -lmkl_rt
+#   BLAS  BLAS=openblas (default) | blis | mkl: BLAS_CFLAGS/BLAS_LIBS when given, else pkg-config,
+#         else -lopenblas, -lblis, -lmkl_rt (e.g. Debian's BLIS, which has no .pc file:
+#         BLAS=blis BLAS_CFLAGS="-isystem /usr/include/x86_64-linux-gnu/blis-openmp" BLAS_LIBS=-lblis)
 #   the rest (libyaml, libjpeg, libpng, zlib, PCRE2, jansson): pkg-config, else -lNAME
 # e.g. a second build with MPICH beside the default one:  make BUILD=build-mpich MPI_PC=mpich
 comma    := ,
@@ -65,7 +67,9 @@ BLAS_L_mkl       := -lmkl_rt
 ifeq ($(BLAS_PC_$(BLAS)),)
 $(error BLAS=$(BLAS): must be openblas, blis or mkl)
 endif
-ifeq ($(call pc_has,$(BLAS_PC_$(BLAS))),y)
+ifneq ($(BLAS_LIBS),)
+BLAS_FROM   := BLAS_LIBS=$(BLAS_LIBS) BLAS_CFLAGS=$(BLAS_CFLAGS) (given)
+else ifeq ($(call pc_has,$(BLAS_PC_$(BLAS))),y)
 BLAS_CFLAGS := $(shell pkg-config --cflags $(BLAS_PC_$(BLAS)))
 BLAS_LIBS   := $(shell pkg-config --libs $(BLAS_PC_$(BLAS)))
 BLAS_FROM   := $(call pc_found,$(BLAS_PC_$(BLAS)))
@@ -73,7 +77,6 @@ else
 BLAS_LIBS   := $(BLAS_L_$(BLAS))
 BLAS_FROM   := $(BLAS_L_$(BLAS)) (pkg-config does not know $(BLAS_PC_$(BLAS)))
 endif
-BLAS_CFLAGS += -DCG_BLAS_$(BLAS)
 
 # the libraries every Linux distribution packages: pkg-config, else the plain -l name
 OTHER_PKGS := yaml-0.1 libjpeg libpng zlib libpcre2-8 jansson
@@ -99,7 +102,7 @@ ARCH    ?= -march=x86-64-v3
 endif
 OPT     ?= -O3 $(ARCH)
 CFLAGS  += -std=c17 $(OPT) -fopenmp -g -Wall -Wextra -Wno-unused-parameter -I. \
-           $(MPI_CFLAGS) $(HDF5_CFLAGS) $(BLAS_CFLAGS) $(OTHER_CFLAGS) -D_GNU_SOURCE \
+           $(MPI_CFLAGS) $(HDF5_CFLAGS) $(BLAS_CFLAGS) -DCG_BLAS_$(BLAS) $(OTHER_CFLAGS) -D_GNU_SOURCE \
            -DCG_BUILD_ARCH='"$(strip $(ARCH))"'
 LDLIBS  += $(MPI_LIBS) $(HDF5_LIBS) $(BLAS_LIBS) $(OTHER_LIBS) -fopenmp -lm \
            -Wl,--undefined=k_cpu_target_check

@@ -9,7 +9,10 @@
 #include <mkl_service.h>  // defines: mkl_set_num_threads
 #define cpu_blas_set_threads(n) mkl_set_num_threads(n)
 #elif defined(CG_BLAS_blis)
+#pragma GCC diagnostic push  /* blis.h defines many static inline helpers we do not use */
+#pragma GCC diagnostic ignored "-Wunused-function"
 #include <blis.h>  // defines: cblas_sgemm (BLIS built with CBLAS), bli_thread_set_num_threads
+#pragma GCC diagnostic pop
 #define cpu_blas_set_threads(n) bli_thread_set_num_threads(n)
 #else
 #include <cblas.h>  // defines: cblas_sgemm, openblas_set_num_threads
