@@ -7,7 +7,7 @@
 #                      nodes on a shared file system). Writes DIR/agent, the remote shell Open
 #                      MPI's rsh launcher uses (plm_rsh_agent): `agent HOST CMD…` runs CMD in
 #                      HOST's namespaces through nsenter. Returns 1 (with MN_WHY) when the machine
-#                      does not allow it.
+#                      does not allow it. The machine itself has 10.77.$MN_NET.254 on the bridge.
 #   mn_exec NODE CMD…  run CMD on NODE (its network and UTS namespaces)
 #   mn_down            kill by pid every process left in a node's network namespace, delete the
 #                      namespaces, the veth pairs and the bridge, unmount the UTS bind mounts;
@@ -44,6 +44,8 @@ mn_up() { # n dir
   MN_NS_MOUNTED=1
   ip link add "$MN_BR" type bridge 2>/dev/null || { MN_WHY="cannot create a bridge (ip link add type bridge)"; return 1; }
   ip link set "$MN_BR" up
+  # the machine itself is 10.77.$MN_NET.254 on the bridge (clients such as sbatch reach the nodes)
+  ip addr add "10.77.$MN_NET.254/24" dev "$MN_BR"
   for i in $(seq 1 "$n"); do
     node="node$i"; ns=$(mn_ns "$node")
     ip netns add "$ns" 2>/dev/null || { MN_WHY="cannot create a network namespace (ip netns add)"; return 1; }
