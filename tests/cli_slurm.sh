@@ -151,7 +151,7 @@ interrupted_demo() { # how label out
   st=$(slurm_wait_job "$job" 'PENDING|COMPLETED|FAILED|CANCELLED' 60)
   (cd "$out/runs" && md5sum -- *.h5 2>/dev/null) >"$tmp/$how.before"
   n_before=$(wc -l <"$tmp/$how.before")
-  st=$(slurm_wait_job "$job" 'COMPLETED|FAILED|CANCELLED|TIMEOUT' 120)
+  st=$(slurm_wait_job "$job" 'COMPLETED|FAILED|CANCELLED|TIMEOUT' 300)
   show_job "$job" | grep -v '^     | \[[0-9]*/[0-9]*\] ' | grep -v '^     | progress:'
   [ "$st" = COMPLETED ] && [ "$(slurm_job_field "$job" Restarts)" = 1 ] &&
     [ "$(slurm_job_field "$job" ExitCode)" = 0:0 ]
