@@ -97,7 +97,7 @@ static void add_run(hid_t dst, const char *runs_dir, const char *name, Collected
 }
 
 static int build(const char *tmp, const char *runs_dir, char **names, int n) {
-    hid_t f = h5w_create(tmp);
+    hid_t f = h5w_create_mem(tmp);
     if (f < 0) return -1;
     hid_t g = H5Gcreate2(f, "runs", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     H5Gclose(g);

@@ -51,7 +51,7 @@ int checkpoint_save(const char *path, const TrainState *st) {
     char *tmp = cg_malloc(len);
     snprintf(tmp, len, "%s.tmp", path);
     errno = 0; /* the system's reason for a failed write below (ENOSPC, EIO, …), not an older one */
-    hid_t f = h5w_create(tmp);
+    hid_t f = h5w_create_mem(tmp);
     if (f < 0) {
         free(tmp);
         return -1;

@@ -15,11 +15,23 @@ hid_t h5w_fapl(void) {
     return fapl;
 }
 
-/* A new file is built in memory (HDF5's core driver, no backing store) and written to its path in
+hid_t h5w_create(const char *path) {
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t fapl = h5w_fapl();
+    errno = 0;
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    int err = errno; /* the system's reason (ENOSPC, EIO, EACCES, …) when there is one */
+    H5Pclose(fapl);
+    if (f < 0) cg_error_set("%s: cannot create HDF5 file%s%s%s", path, err ? " (" : "",
+                            err ? strerror(err) : "", err ? ")" : "");
+    return f;
+}
+
+/* The file is built in memory (HDF5's core driver, no backing store) and written to its path in
  * one piece by h5w_close. A full or failing disk then fails a plain write(), which is reported
  * with its path and errno, instead of failing inside HDF5: HDF5 1.10 keeps a file whose flush
  * failed half-open and crashes when the library shuts down (at MPI_Finalize). */
-hid_t h5w_create(const char *path) {
+hid_t h5w_create_mem(const char *path) {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     hid_t fapl = h5w_fapl();
     H5Pset_fapl_core(fapl, (size_t)1 << 20, 0);

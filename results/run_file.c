@@ -141,7 +141,7 @@ static int write_evals(hid_t f, const TrainResult *r) {
 
 static int write_file(const char *path, const RunMeta *m, const TrainResult *r) {
     errno = 0; /* the system's reason for a failed write below (ENOSPC, EIO, …) */
-    hid_t f = h5w_create(path);
+    hid_t f = h5w_create_mem(path);
     if (f < 0) return -1;
     int rc = write_meta(f, m, r);
     if (!rc) rc = write_curves(f, r);
