@@ -153,9 +153,11 @@ interrupted_demo() { # how label out
   n_before=$(wc -l <"$tmp/$how.before")
   st=$(slurm_wait_job "$job" 'COMPLETED|FAILED|CANCELLED|TIMEOUT' 300)
   show_job "$job" | grep -v '^     | \[[0-9]*/[0-9]*\] ' | grep -v '^     | progress:'
-  [ "$st" = COMPLETED ] && [ "$(slurm_job_field "$job" Restarts)" = 1 ] &&
+  # a restart that runs past 3 of its 5 minutes gets the time-limit SIGUSR1 and requeues again
+  # (a slow machine): more than one restart is the same contract
+  [ "$st" = COMPLETED ] && [ "$(slurm_job_field "$job" Restarts)" -ge 1 ] &&
     [ "$(slurm_job_field "$job" ExitCode)" = 0:0 ]
-  r=$?; check "$label: job $job stopped, requeued once and COMPLETED with exit 0:0 (got $st, restarts $(slurm_job_field "$job" Restarts))" $r
+  r=$?; check "$label: job $job stopped, requeued and COMPLETED with exit 0:0 (got $st, restarts $(slurm_job_field "$job" Restarts))" $r
   grep -q "stopped by signal" "$tmp/job-$job.out" && [ "$n_before" -lt "$n_demo" ] &&
     [ "$(first_status "$job")" = 0 ]
   r=$?; check "$label: the first start stopped cleanly ('stopped by signal', exit status $(first_status "$job")) with $n_before of $n_demo runs done" $r
