@@ -97,7 +97,7 @@ static void add_run(hid_t dst, const char *runs_dir, const char *name, Collected
 }
 
 static int build(const char *tmp, const char *runs_dir, char **names, int n) {
-    hid_t f = h5w_create(tmp);
+    hid_t f = h5w_create_mem(tmp);
     if (f < 0) return -1;
     hid_t g = H5Gcreate2(f, "runs", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     H5Gclose(g);
@@ -115,7 +115,7 @@ static int build(const char *tmp, const char *runs_dir, char **names, int n) {
     rc |= h5w_attr_i32(f, "n_failed", c.n_failed);
     rc |= h5w_attr_i32(f, "n_unreadable", c.n_bad);
     free(c.runs), free(c.evals);
-    if (H5Fclose(f) < 0) rc = -1;
+    if (h5w_close(f, tmp) != 0) rc = -1;
     if (rc) cg_error_set("%s: cannot write (%s)", tmp, cg_error());
     return rc ? -1 : 0;
 }

@@ -53,13 +53,14 @@ int checkpoint_save(const char *path, const TrainState *st) {
     size_t len = strlen(path) + 16;
     char *tmp = cg_malloc(len);
     snprintf(tmp, len, "%s.tmp", path);
-    hid_t f = h5w_create(tmp);
+    errno = 0; /* the system's reason for a failed write below (ENOSPC, EIO, …), not an older one */
+    hid_t f = h5w_create_mem(tmp);
     if (f < 0) {
         free(tmp);
         return -1;
     }
     int rc = write_all(f, st);
-    if (H5Fclose(f) < 0) rc = -1;
+    if (h5w_close(f, tmp) != 0) rc = -1;
     if (rc == 0) {
         int fd = open(tmp, O_RDONLY);
         if (fd < 0 || fsync(fd) != 0) rc = -1;

@@ -1,7 +1,11 @@
 /* results/h5write.c — attribute and dataset writers for clipgrid's HDF5 files (see h5write.h). */
 #include "results/h5write.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/util.h"
 
@@ -14,10 +18,56 @@ hid_t h5w_fapl(void) {
 hid_t h5w_create(const char *path) {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     hid_t fapl = h5w_fapl();
+    errno = 0;
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    int err = errno; /* the system's reason (ENOSPC, EIO, EACCES, …) when there is one */
+    H5Pclose(fapl);
+    if (f < 0) cg_error_set("%s: cannot create HDF5 file%s%s%s", path, err ? " (" : "",
+                            err ? strerror(err) : "", err ? ")" : "");
+    return f;
+}
+
+/* The file is built in memory (HDF5's core driver, no backing store) and written to its path in
+ * one piece by h5w_close. A full or failing disk then fails a plain write(), which is reported
+ * with its path and errno, instead of failing inside HDF5: HDF5 1.10 keeps a file whose flush
+ * failed half-open and crashes when the library shuts down (at MPI_Finalize). */
+hid_t h5w_create_mem(const char *path) {
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t fapl = h5w_fapl();
+    H5Pset_fapl_core(fapl, (size_t)1 << 20, 0);
     hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     H5Pclose(fapl);
-    if (f < 0) cg_error_set("%s: cannot create HDF5 file", path);
+    if (f < 0) cg_error_set("%s: cannot create HDF5 file (in memory)", path);
     return f;
+}
+
+/* write n bytes to path (created or truncated); 0, or −1 with cg_error naming path and errno */
+static int write_bytes_(const char *path, const char *buf, size_t n) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    if (fd < 0) return cg_error_set("%s: cannot create (%s)", path, strerror(errno)), -1;
+    for (size_t done = 0; done < n;) {
+        ssize_t w = write(fd, buf + done, n - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            int err = w < 0 ? errno : EIO;
+            close(fd);
+            return cg_error_set("%s: cannot write (%s)", path, strerror(err)), -1;
+        }
+        done += (size_t)w;
+    }
+    if (close(fd) != 0) return cg_error_set("%s: cannot write (%s)", path, strerror(errno)), -1;
+    return 0;
+}
+
+int h5w_close(hid_t f, const char *path) {
+    ssize_t n = H5Fflush(f, H5F_SCOPE_GLOBAL) < 0 ? -1 : H5Fget_file_image(f, NULL, 0);
+    char *image = n > 0 ? malloc((size_t)n) : NULL;
+    int rc = image && H5Fget_file_image(f, image, (size_t)n) == n ? 0 : -1;
+    if (H5Fclose(f) < 0) rc = -1;
+    if (rc) cg_error_set("%s: cannot make the HDF5 file's image", path);
+    else rc = write_bytes_(path, image, (size_t)n);
+    free(image);
+    return rc;
 }
 
 hid_t h5w_open_ro(const char *path) {

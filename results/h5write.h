@@ -14,6 +14,12 @@ hid_t h5w_fapl(void);  /* file access properties; close with H5Pclose */
 /* create a file (truncating) / open read-only, with h5w_fapl; < 0 with cg_error */
 hid_t h5w_create(const char *path);
 hid_t h5w_open_ro(const char *path);
+/* a file built in memory and written to `path` in one piece by h5w_close (created or truncated,
+ * not synced): a full or failing disk is then an ordinary write error, 0 or −1 with cg_error
+ * naming the path and the system's reason (ENOSPC, EIO, …); checkpoints, run files and
+ * results.h5 are written this way */
+hid_t h5w_create_mem(const char *path);
+int h5w_close(hid_t f, const char *path);
 
 int h5w_attr_str(hid_t obj, const char *name, const char *value);   /* NULL → "" */
 int h5w_attr_i32(hid_t obj, const char *name, int32_t value);

@@ -142,13 +142,15 @@ static int write_evals(hid_t f, const TrainResult *r) {
 }
 
 static int write_file(const char *path, const RunMeta *m, const TrainResult *r) {
-    hid_t f = h5w_create(path);
+    errno = 0; /* the system's reason for a failed write below (ENOSPC, EIO, …) */
+    hid_t f = h5w_create_mem(path);
     if (f < 0) return -1;
     int rc = write_meta(f, m, r);
     if (!rc) rc = write_curves(f, r);
     if (!rc) rc = write_evals(f, r);
-    if (H5Fclose(f) < 0) rc = -1;
-    if (rc) cg_error_set("%s: cannot write the run file (%s)", path, cg_error());
+    if (h5w_close(f, path) != 0) rc = -1;
+    if (rc) cg_error_set("%s: cannot write the run file (%s)", path,
+                         errno ? strerror(errno) : cg_error());
     return rc;
 }
 

@@ -2,7 +2,9 @@
  * (run_prepare), training and evaluation (train_run with the group's comm, the stop flag and
  * per-epoch checkpoints in OUT/ckpt), its log OUT/logs/<name>.log, its running marker
  * OUT/state/<name>.running and, on rank 0 of the group, its result file OUT/runs/<name>.h5
- * (written atomically; a failed run is recorded with its reason). */
+ * (written atomically; a failed run is recorded with its reason). A checkpoint or result file
+ * that cannot be written (full disk, I/O error) is not the run's fault: the run stays resumable
+ * from its last checkpoint and this rank stops taking work (write_fault_). */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -40,6 +42,7 @@ typedef struct {
     FILE *log;               /* group rank 0 only */
     char *ckpt;
     RunningMarker marker;
+    char fault[640];         /* group rank 0: the write that failed, "" when none */
 } Cell;
 
 static double wall_(void) {
@@ -61,10 +64,22 @@ static void logf_(Cell *x, const char *fmt, ...) {
 
 /* ---- TrainJob callbacks ---------------------------------------------------------------------- */
 
+/* a checkpoint or result file could not be written: say so with the path and the reason, keep
+ * the run resumable (its last checkpoint stays) and stop this rank as a signal would */
+static void write_fault_(Cell *x) {
+    if (!x->fault[0]) snprintf(x->fault, sizeof x->fault, "%s", cg_error());
+    fprintf(stderr, "clipgrid: rank %d on %s: run %s: %s; the run stays pending (resumable from its "
+            "last checkpoint), this rank takes no more runs (free space or fix the disk, then "
+            "run the same command again)\n", x->rc->w->rank, x->rc->w->host, x->c->id, x->fault);
+    signals_stop_rank();
+}
+
+/* a failed save stops the run at its next step (the stop flag) instead of failing it */
 static int ckpt_save_(void *ctx, const TrainState *st) {
     Cell *x = ctx;
-    if (x->comm->rank != 0) return 0;
-    return checkpoint_save(x->ckpt, st);
+    if (x->comm->rank != 0 || x->fault[0]) return 0;
+    if (checkpoint_save(x->ckpt, st) != 0) write_fault_(x);
+    return 0;
 }
 
 static int ckpt_load_(void *ctx, TrainState *st) {
@@ -190,20 +205,29 @@ static void finish_(Cell *x, const TrainResult *res, double t0) {
     double t1 = wall_();
     int lead = x->comm->rank == 0;  /* counts: once per run, on rank 0 of its group */
     if (res->status == TRAIN_STOPPED) {
-        logf_(x, "stopped by signal: checkpoint %s", x->ckpt);
+        if (x->fault[0]) logf_(x, "stopped: %s", x->fault);
+        else logf_(x, "stopped by signal: checkpoint %s", x->ckpt);
         rc->stopped += lead;
         if (x->comm->rank == 0) run_state_clear(rc->out, x->c->id);
         return;
     }
+    if (lead) {
+        RunMeta meta;
+        meta_(x, &meta, t0, t1);
+        int bad = run_file_write(rc->out, &meta, res);
+        free(meta.config_json);
+        if (bad) {
+            write_fault_(x);
+            logf_(x, "stopped: %s", x->fault);
+            rc->stopped++;
+            run_state_clear(rc->out, x->c->id);
+            return;
+        }
+    }
     result_line_(x, res, t1 - t0);
     rc->finished += lead;
     rc->failed += lead && res->status == TRAIN_FAILED;
-    if (x->comm->rank != 0) return;
-    RunMeta meta;
-    meta_(x, &meta, t0, t1);
-    if (run_file_write(rc->out, &meta, res))
-        cg_fatal("%s: cannot write the result file: %s", x->c->id, cg_error());
-    free(meta.config_json);
+    if (!lead) return;
     unlink(x->ckpt);
     run_state_clear(rc->out, x->c->id);
 }
@@ -252,7 +276,9 @@ int run_cell(void *ctx, int cell, MPI_Comm group) {
     finish_(&x, &res, t0);
     rc->book_seconds += (wall_() - t0) - res.train_seconds - res.eval_seconds;
     refresh_results_(rc);
-    int stopped = res.status == TRAIN_STOPPED;
+    /* the group agrees: a write fault on its rank 0 stops every rank of the group */
+    int stopped = res.status == TRAIN_STOPPED || x.fault[0];
+    if (group != MPI_COMM_NULL) stopped = x.comm->sum_double(x.comm, stopped) > 0;
     train_result_free(&res);
     if (x.log) fclose(x.log);
     free(x.ckpt);

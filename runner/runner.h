@@ -65,6 +65,8 @@ void node_weights_free(NodeWeights *nw);
  * while stopping ends the process at once */
 void signals_install(void);
 volatile sig_atomic_t *signals_stop_flag(void);
+/* this rank takes no more work (a write error on OUT): as a signal would, but not one */
+void signals_stop_rank(void);
 
 /* ---- OUT's lock (runner/lock.c) ----------------------------------------------------------- */
 

@@ -21,6 +21,7 @@ case "$CLIPGRID" in /*) ;; *) CLIPGRID="$ROOT/$CLIPGRID";; esac
 T_JOB=120   # seconds a job may take from submission to its end
 LONG_EPOCHS=100  # the demo sweep's coop/eurosat/seed1 run made long enough to be interrupted
 fail=0; n_ok=0; n_fail=0; n_skip=0
+# (callers take the status before building a message with $(…), which would reset $?)
 check() { # name, condition result
   if [ "$2" = 0 ]; then echo "ok   $1"; n_ok=$((n_ok+1)); else echo "FAIL $1"; fail=1; n_fail=$((n_fail+1)); fi
 }
@@ -150,18 +151,20 @@ interrupted_demo() { # how label out
   st=$(slurm_wait_job "$job" 'PENDING|COMPLETED|FAILED|CANCELLED' 60)
   (cd "$out/runs" && md5sum -- *.h5 2>/dev/null) >"$tmp/$how.before"
   n_before=$(wc -l <"$tmp/$how.before")
-  st=$(slurm_wait_job "$job" 'COMPLETED|FAILED|CANCELLED|TIMEOUT' 120)
+  st=$(slurm_wait_job "$job" 'COMPLETED|FAILED|CANCELLED|TIMEOUT' 300)
   show_job "$job" | grep -v '^     | \[[0-9]*/[0-9]*\] ' | grep -v '^     | progress:'
-  [ "$st" = COMPLETED ] && [ "$(slurm_job_field "$job" Restarts)" = 1 ] &&
+  # a restart that runs past 3 of its 5 minutes gets the time-limit SIGUSR1 and requeues again
+  # (a slow machine): more than one restart is the same contract
+  [ "$st" = COMPLETED ] && [ "$(slurm_job_field "$job" Restarts)" -ge 1 ] &&
     [ "$(slurm_job_field "$job" ExitCode)" = 0:0 ]
-  check "$label: job $job stopped, requeued once and COMPLETED with exit 0:0 (got $st, restarts $(slurm_job_field "$job" Restarts))" $?
+  r=$?; check "$label: job $job stopped, requeued and COMPLETED with exit 0:0 (got $st, restarts $(slurm_job_field "$job" Restarts))" $r
   grep -q "stopped by signal" "$tmp/job-$job.out" && [ "$n_before" -lt "$n_demo" ] &&
     [ "$(first_status "$job")" = 0 ]
-  check "$label: the first start stopped cleanly ('stopped by signal', exit status $(first_status "$job")) with $n_before of $n_demo runs done" $?
+  r=$?; check "$label: the first start stopped cleanly ('stopped by signal', exit status $(first_status "$job")) with $n_before of $n_demo runs done" $r
   grep -q "^clipgrid-cpu\[$job\]: restart 1 " "$tmp/job-$job.out"; check "$label: the job started again (restart 1)" $?
   log=$(find "$out/logs" -name 'base2new_coop_eurosat_*seed1.log' 2>/dev/null | head -n 1)
   grep -q "resumed from .* at epoch" "$log"
-  check "$label: the long run resumed from its checkpoint ($(grep -o 'resumed from .*' "$log" | sed "s|$out/||" | head -n 1))" $?
+  r=$?; check "$label: the long run resumed from its checkpoint ($(grep -o 'resumed from .*' "$log" | sed "s|$out/||" | head -n 1))" $r
   (cd "$out/runs" && md5sum --quiet -c "$tmp/$how.before" >/dev/null 2>&1)
   check "$label: the $n_before run files finished before the signal are untouched (not redone)" $?
   local once; once=$(every_run_once "$out" "$n_demo"); check "$label: every run present exactly once ($once)" $?
@@ -196,7 +199,7 @@ demo_tests() {
   local job st
   echo "   7a. the demo sweep (model and data made by a plain 2-rank mpirun of clipgrid demo)"
   timeout 300 "${MPIRUN[@]}" -n 2 "$CLIPGRID" demo -o "$tmp/demo" --threads 1 --progress 600 >"$tmp/demo.log" 2>&1
-  check "mpirun -n 2 clipgrid demo -o DIR --threads 1 (exit $?; at $(elapsed))" $?
+  rc=$?; check "mpirun -n 2 clipgrid demo -o DIR --threads 1 (exit $rc; at $(elapsed))" $rc
   # the demo sweep on the demo's model and data (absolute paths: the job's folder differs)
   sed -e "s|^model: *{weights: demo/|model:   {weights: $tmp/demo/|" -e "s|^data: *{root: demo/|data:    {root: $tmp/demo/|" \
       -e "s|^output: .*|output:  $tmp/unused|" sweeps/demo.yaml >"$tmp/demo.yaml"
@@ -222,7 +225,7 @@ demo_tests() {
     "$LONG_EPOCHS" >>"$tmp/demo_long.yaml"
   timeout 300 "${MPIRUN[@]}" -n 2 "$CLIPGRID" run "$tmp/demo_long.yaml" -o "$tmp/long_ref" --threads 1 \
     --progress 600 >"$tmp/long_ref.log" 2>&1
-  check "the reference: mpirun -n 2 clipgrid run, uninterrupted (exit $?; at $(elapsed))" $?
+  rc=$?; check "the reference: mpirun -n 2 clipgrid run, uninterrupted (exit $rc; at $(elapsed))" $rc
   summary "$tmp/long_ref/results.h5" >"$tmp/long_ref.summary"
   interrupted_demo usr1 "7b SIGUSR1 (--signal=B:USR1)" "$tmp/o7b"
   interrupted_demo requeue "7c scontrol requeue" "$tmp/o7c"
@@ -238,7 +241,7 @@ if [ "$up" != 0 ]; then
   exit 1
 fi
 mpi_list=$(timeout 30 srun --mpi=list 2>&1)
-echo "$mpi_list" | grep -qw pmix; check "srun --mpi=list offers pmix ($(echo "$mpi_list" | tr '\n\t' '  ' | tr -s ' '))" $?
+echo "$mpi_list" | grep -qw pmix; r=$?; check "srun --mpi=list offers pmix ($(echo "$mpi_list" | tr '\n\t' '  ' | tr -s ' '))" $r
 
 echo "-- 2. a 2-task MPI job through slurm/sweep_cpu.sbatch (srun --mpi=pmix): 8 runs, each once"
 mpicc -O1 -o "$tmp/step_runner" tests/slurm/step_runner.c; check "mpicc tests/slurm/step_runner.c" $?
@@ -246,7 +249,7 @@ echo "8 100" >"$tmp/plan8"
 job=$(cpu_script "$tmp/step_runner" "$tmp/plan8" "$tmp/out2")
 st=$(wait_end "$job"); show_job "$job"
 [ "$st" = COMPLETED ] && [ "$(slurm_job_field "$job" ExitCode)" = 0:0 ]
-check "job $job: COMPLETED with exit 0:0 (got $st, $(slurm_job_field "$job" ExitCode))" $?
+r=$?; check "job $job: COMPLETED with exit 0:0 (got $st, $(slurm_job_field "$job" ExitCode))" $r
 grep -q "^step_runner: 2 ranks, sum of ranks 1$" "$tmp/job-$job.out"
 check "the two tasks form one MPI world of 2 ranks (PMIx)" $?
 grep -q "^step_runner: rank 0 .*CLIPGRID_THREADS=1$" "$tmp/job-$job.out" &&
@@ -264,6 +267,12 @@ if [ "$SLURM_TEST_GPUS" = 2 ]; then
   check "job $job: COMPLETED with exit 0:0 (got $st)" $?
   [ "$(grep -c "^step_runner: rank [01] CUDA_VISIBLE_DEVICES=0,1 " "$tmp/job-$job.out")" = 2 ]
   check "both ranks see the node's 2 GPUs (CUDA_VISIBLE_DEVICES=0,1)" $?
+  [ "$(grep -c "^step_runner: rank [01] CLIPGRID_BACKEND=auto$" "$tmp/job-$job.out")" = 2 ] &&
+    grep -q " backend auto; sweep " "$tmp/job-$job.out"
+  check "the GPU script selects the GPU backend: CLIPGRID_BACKEND=auto in both ranks" $?
+  grep -A3 "rank/GPU binding:$" "$tmp/job-$job.out" | grep -Eq "^ +0 +[^ ]+ +0 +0,1 +0 of 2$" &&
+    grep -A3 "rank/GPU binding:$" "$tmp/job-$job.out" | grep -Eq "^ +1 +[^ ]+ +1 +0,1 +1 of 2$"
+  check "the log shows the rank/GPU binding table: rank 0 -> GPU 0 of 2, rank 1 -> GPU 1 of 2" $?
   each_run_once "$tmp/out3/log" 8; check "runs 0..7 each done exactly once" $?
 else
   skip "sweep_gpu.sbatch: no stand-in GPUs (mknod failed)"
@@ -283,9 +292,9 @@ else
 fi
 show_job "$job"
 [ "$st" = COMPLETED ] && [ "$(slurm_job_field "$job" Restarts)" = 1 ]
-check "job $job: requeued once and COMPLETED (got $st, restarts $(slurm_job_field "$job" Restarts))" $?
+r=$?; check "job $job: requeued once and COMPLETED (got $st, restarts $(slurm_job_field "$job" Restarts))" $r
 [ "$(grep -c '^stop rank' "$tmp/out4/log")" = 2 ] && [ "$done_before" -lt 40 ] && [ "$(first_status "$job")" = 0 ]
-check "both ranks stopped on the signal with $done_before of 40 runs done, exit status $(first_status "$job")" $?
+r=$?; check "both ranks stopped on the signal with $done_before of 40 runs done, exit status $(first_status "$job")" $r
 grep -q "requeueing this job" "$tmp/job-$job.out" && grep -q "^clipgrid-cpu\[$job\]: restart 1 " "$tmp/job-$job.out"
 check "the batch script requeued the job and it started again (restart 1)" $?
 each_run_once "$tmp/out4/log" 40; check "runs 0..39 each done exactly once over both starts" $?
@@ -325,7 +334,7 @@ show_job "$job"
 [ "$st" = COMPLETED ] && [ "$(slurm_job_field "$job" Restarts)" = 1 ]
 check "job $job: requeued once and COMPLETED (got $st)" $?
 [ "$(grep -c '^stop rank' "$tmp/out5/log")" = 2 ] && [ "$done_before" -lt 40 ] && [ "$(first_status "$job")" = 0 ]
-check "both ranks stopped cleanly on SIGTERM (2 s each) with $done_before of 40 runs done, exit status $(first_status "$job")" $?
+r=$?; check "both ranks stopped cleanly on SIGTERM (2 s each) with $done_before of 40 runs done, exit status $(first_status "$job")" $r
 each_run_once "$tmp/out5/log" 40; check "runs 0..39 each done exactly once over both starts" $?
 
 echo "-- 6. scancel of a running job, then the same submission again resumes"

@@ -3,11 +3,11 @@
  * zero-filled allocation, fill/copy, host<->"device" transfers and the fp16/bf16 -> fp32
  * upload. On the CPU a device pointer is a host pointer. Like every function of kernels/cpu, these
  * are the cpu_* entries of the backend table (kernels/backend.h) that kernels/dispatch.c calls. */
-#include <cblas.h>   // defines: openblas_set_num_threads
 #include <omp.h>     // defines: omp_get_num_procs, omp_set_num_threads, omp_get_max_threads
 #include <stdlib.h>  // defines: posix_memalign, free
 
 #include "base/half.h"  // defines: cg_f16_to_f32_bits
+#include "kernels/cpu/cpu_blas.h"  // defines: cpu_blas_set_threads
 #include "kernels/cpu/cpu_internal.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -23,7 +23,7 @@ void cpu_k_init_cpu(int threads) {
     omp_set_num_threads(threads);
     /* one thread pool: the products split their work over the OpenMP threads and call OpenBLAS
      * single-threaded from each (cpu_matmul.c explains why) */
-    openblas_set_num_threads(1);
+    cpu_blas_set_threads(1);
 }
 
 /* Ops used before k_init_cpu initialise with OpenMP's default thread count (OMP_NUM_THREADS or

@@ -14,10 +14,10 @@
  * Reduced precision (k_set_matmul_precision): both operands of a product are rounded into
  * per-thread scratch copies first (kernels/precision.h), then the same fp32 sgemm runs on them:
  * the products of the rounded values are exact, the sums fp32, as on the GPU's tensor cores. */
-#include <cblas.h>   // defines: cblas_sgemm
 #include <omp.h>     // defines: omp_get_thread_num
 #include <stdlib.h>  // defines: realloc
 
+#include "kernels/cpu/cpu_blas.h"  // defines: cblas_sgemm
 #include "kernels/cpu/cpu_internal.h"
 #include "kernels/op_checks.h"
 #include "kernels/precision.h"

@@ -10,7 +10,6 @@
  *   class names), with and without the EOT truncation.
  * Every GPU timing ends with the stream drained (bench_sync). Not a test: it asserts nothing.
  *   bench_clip [THREADS (0: all)] [B (8; 128 on the GPU)] [REPS (2)] [--no-text] */
-#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include "core/model/clip_tower.h"
 #include "core/model/clip_weights.h"
 #include "base/util.h"
+#include "kernels/cpu/cpu_blas.h"  // defines: cblas_sgemm, cpu_blas_set_threads
 #include "tests/bench/bench_methods.h"
 
 #define GFLOP_PER_IMAGE 35.13
@@ -123,9 +123,9 @@ static double reference_rate(void) {
     if (!bench_on_gpu()) {
         /* OpenBLAS's own threading on all the backend's threads (the backend itself runs OpenBLAS
          * single-threaded inside its OpenMP regions) */
-        openblas_set_num_threads(k_threads());
+        cpu_blas_set_threads(k_threads());
         double peak = bench_sgemm(3072, 3);
-        openblas_set_num_threads(1);
+        cpu_blas_set_threads(1);
         printf("sgemm 3072^3 (OpenBLAS, %d threads) %8.1f GFLOP/s\n", k_threads(), peak);
         return peak;
     }

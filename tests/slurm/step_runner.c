@@ -85,6 +85,8 @@ int main(int argc, char **argv) {
   const char *gpus = getenv("CUDA_VISIBLE_DEVICES"), *threads = getenv("CLIPGRID_THREADS");
   printf("step_runner: rank %d CUDA_VISIBLE_DEVICES=%s CLIPGRID_THREADS=%s\n", rank,
          gpus ? gpus : "(unset)", threads ? threads : "(unset)");
+  const char *backend = getenv("CLIPGRID_BACKEND");
+  printf("step_runner: rank %d CLIPGRID_BACKEND=%s\n", rank, backend ? backend : "(unset)");
 
   int runs = 0, ms = 0, stop_ms = 0;
   FILE *plan = fopen(argv[2], "r");
