@@ -4,7 +4,7 @@
 CC      ?= gcc
 NVCC    ?= nvcc
 BUILD   := build
-PKGS    := ompi-c hdf5-openmpi yaml-0.1 openblas libjpeg libpng zlib libpcre2-8 jansson
+PKGS    := ompi-c hdf5-openmpi yaml-0.1 openblas libjpeg libpng zlib libpcre2-8 jansson libcrypto
 
 # every dependency is required: fail early with the name of the missing one
 PKG_MISSING := $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(p) && echo y),,$(p)))
@@ -55,7 +55,18 @@ ifneq ($(CUDA_OBJ),)
 TESTS    += $(BUILD)/tests/test_cuda_host_products
 endif
 
-.PHONY: all deps test bench clean cuda-host-check
+.PHONY: all deps test bench clean cuda-host-check FORCE
+
+# the program's version (git describe), compiled into runner/version.c; the header is rewritten
+# only when the text changes, so an unchanged tree rebuilds nothing
+GIT_VERSION := $(shell git describe --always --dirty --tags 2>/dev/null || echo unknown)
+$(BUILD)/version.h: FORCE
+	@mkdir -p $(BUILD)
+	@echo '#define CLIPGRID_GIT_DESCRIBE "$(GIT_VERSION)"' > $@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@
+	@rm -f $@.tmp
+$(BUILD)/runner/version.o: $(BUILD)/version.h
+$(BUILD)/runner/version.o: CFLAGS += -I$(BUILD)
 all: deps $(BUILD)/clipgrid $(TESTS) $(BENCHES)
 
 deps:

@@ -12,6 +12,8 @@ typedef struct {
     const char *setting;  /* NULL or "": every setting present, one table each */
     int mean_only;        /* print means without ± std (the papers' look) */
     int ci95;             /* ± 1.96·std/√n instead of ± std (CoOp parse_test_res.py --ci95) */
+    const char *sweep;    /* NULL: the sweep of the last `run` in the file's folder (select.h) */
+    int all_sweeps;       /* every sweep of the folder */
 } TableOptions;
 
 /* print the tables of results_h5 to f; 0, or −1 with cg_error (unreadable file, unknown format

@@ -15,6 +15,8 @@
 #include "results/run_file.h"
 #include "results/run_state.h"
 #include "runner/cli.h"
+#include "runner/provenance.h"
+#include "runner/run_key.h"
 #include "runner/runner.h"
 
 static void run_usage(FILE *f) {
@@ -71,10 +73,32 @@ static int load_sweep_(const RunWorld *w, const RunOptions *o, Sweep *s) {
     return agree_(w, rc);
 }
 
-/* rank 0: OUT/grid.json with every cell, and which cells are still to do (no run file; with
- * retry, failed runs' files are removed so they are done again) */
-static int grid_and_todo_(const Sweep *s, int retry, unsigned char *todo) {
+/* rank 0: the results of this sweep's previous grid (OUT/sweeps/<name>/grid.json) that no cell
+ * of the new grid refers to any more (their key changed): they stay on disk, out of the table */
+static int stale_count_(const Sweep *s, const char *sweep_dir) {
+    GridFile old;
+    if (grid_file_read(sweep_dir, &old) != 0) return 0;
+    int n = 0;
+    for (int i = 0; i < old.n; i++) {
+        const char *k = old.cells[i].key;
+        int used = !k[0], dup = 0, f;
+        for (int j = 0; j < s->n_cells && !used; j++) used = !strcmp(s->cells[j].key, k);
+        for (int j = 0; j < i && !dup; j++) dup = !strcmp(old.cells[j].key, k);
+        if (!used && !dup && run_file_exists(s->output, k, &f) == 1) n++;
+    }
+    grid_file_free(&old);
+    return n;
+}
+
+/* rank 0: OUT/grid.json and OUT/sweeps/<name>/grid.json with every cell and its key, and which
+ * cells are still to do: the first cell of each key without a run file (with retry, failed
+ * runs' files are removed so they are done again) */
+static int grid_and_todo_(const Sweep *s, int retry, unsigned char *todo, int *stale) {
     int rc = 0;
+    char *sweeps = cg_path_join(s->output, "sweeps");
+    char *sweep_dir = cg_path_join(sweeps, s->name);
+    mkdir(sweeps, 0755);
+    *stale = stale_count_(s, sweep_dir);
     GridCell *g = cg_calloc((size_t)s->n_cells, sizeof *g);
     for (int i = 0; i < s->n_cells; i++) {
         const SweepCell *c = &s->cells[i];
@@ -85,10 +109,12 @@ static int grid_and_todo_(const Sweep *s, int retry, unsigned char *todo) {
         snprintf(g[i].variant, sizeof g[i].variant, "%s", c->variant);
         g[i].seed = c->seed, g[i].shots = c->shots, g[i].ranks = c->ranks;
         g[i].cost_estimate = c->cost;
-        int failed = 0, ex = run_file_exists(s->output, c->id, &failed);
+        snprintf(g[i].key, sizeof g[i].key, "%s", c->key);
+        if (c->first != i) continue;  /* the same key as an earlier cell: one run */
+        int failed = 0, ex = run_file_exists(s->output, c->key, &failed);
         if (ex < 0) rc = -1;
         if (ex == 1 && failed && retry) {
-            char *p = run_path(s->output, "runs", c->id, ".h5");
+            char *p = run_path(s->output, "runs", c->key, ".h5");
             unlink(p);
             free(p);
             ex = 0;
@@ -96,40 +122,53 @@ static int grid_and_todo_(const Sweep *s, int retry, unsigned char *todo) {
         todo[i] = ex == 0;
     }
     if (!rc) rc = grid_file_write(s->output, s->name, g, s->n_cells);
+    if (!rc) rc = grid_file_write(sweep_dir, s->name, g, s->n_cells);
+    if (!rc) rc = provenance_sweep_file(s, sweep_dir);
     free(g);
+    free(sweep_dir);
+    free(sweeps);
     return rc;
 }
 
 /* rank 0: lock, estimates, grid.json, the runs to do; then shared with every rank */
 static int prepare_out_(const RunWorld *w, Sweep *s, int retry, int *lock_fd,
-                        unsigned char *todo) {
+                        unsigned char *todo, int *stale) {
     int rc = 0;
     ClipConfig cfg;
     if (w->rank == 0) {
-        rc = mkdirs_(s->output) || out_lock(s->output, lock_fd) || run_state_reset(s->output) ||
-             grid_model_config(s->weights, &cfg) ? -1 : 0;
+        rc = mkdirs_(s->output) || out_lock(s->output, lock_fd) ? -1 : 0;
+        if (!rc && provenance_console_start(s->output))
+            fprintf(stderr, "clipgrid: warning: %s\n", cg_error());
+        if (!rc)
+            rc = run_state_reset(s->output) || grid_model_config(s->weights, &cfg) ||
+                 run_keys_compute(s, s->output) ? -1 : 0;
         if (!rc) {
             grid_estimate(s, &cfg, s->data_root);
-            rc = grid_and_todo_(s, retry, todo);
+            rc = grid_and_todo_(s, retry, todo, stale);
         }
     }
     if (agree_(w, rc)) return -1;
-    double *est = cg_malloc((size_t)s->n_cells * 2 * sizeof(double));
-    for (int i = 0; i < s->n_cells; i++)
-        est[2 * i] = s->cells[i].cost, est[2 * i + 1] = s->cells[i].flops;
-    MPI_Bcast(est, 2 * s->n_cells, MPI_DOUBLE, 0, MPI_COMM_WORLD);
-    for (int i = 0; i < s->n_cells; i++)
-        s->cells[i].cost = est[2 * i], s->cells[i].flops = est[2 * i + 1];
-    free(est);
+    /* the cells with their estimates and keys, and the sweep's digests, as rank 0 has them */
+    MPI_Bcast(s->cells, (int)((size_t)s->n_cells * sizeof *s->cells), MPI_BYTE, 0,
+              MPI_COMM_WORLD);
+    MPI_Bcast(s->weights_digest, sizeof s->weights_digest, MPI_CHAR, 0, MPI_COMM_WORLD);
+    MPI_Bcast(s->vocab_digest, sizeof s->vocab_digest, MPI_CHAR, 0, MPI_COMM_WORLD);
     MPI_Bcast(todo, s->n_cells, MPI_UNSIGNED_CHAR, 0, MPI_COMM_WORLD);
     return 0;
 }
 
-static void announce_(const RunWorld *w, const Sweep *s, int n, const GridPlan *p) {
+static void announce_(const RunWorld *w, const Sweep *s, int n, const GridPlan *p, int stale) {
     if (w->rank != 0) return;
     char a[32];
-    printf("sweep %s: %d runs, %d to do (%d finished before); output %s\n", s->name, s->n_cells,
-           n, s->n_cells - n, s->output);
+    int runs = 0;
+    for (int i = 0; i < s->n_cells; i++) runs += s->cells[i].first == i;
+    printf("sweep %s: %d cells, %d runs (%d cells share a run with another), %d to do (%d "
+           "finished before); output %s\n", s->name, s->n_cells, runs, s->n_cells - runs, n,
+           runs - n, s->output);
+    if (stale)
+        printf("%d result%s of this sweep's previous grid became stale (their key changed): kept "
+               "in %s/runs, out of the table; `clipgrid gc %s` removes them\n", stale,
+               stale == 1 ? "" : "s", s->output, s->output);
     if (n)
         printf("estimated %s on %d rank%s (%d class%s of multi-rank runs)\n",
                cli_duration(p->makespan, a, sizeof a), w->size, w->size == 1 ? "" : "s",
@@ -142,7 +181,8 @@ static int failed_runs_(const Sweep *s) {
     int n = 0;
     for (int i = 0; i < s->n_cells; i++) {
         int f = 0;
-        if (run_file_exists(s->output, s->cells[i].id, &f) == 1 && f) n++;
+        if (s->cells[i].first == i && run_file_exists(s->output, s->cells[i].key, &f) == 1 && f)
+            n++;
     }
     return n;
 }
@@ -216,7 +256,8 @@ int run_sweep(RunWorld *w, const RunOptions *o) {
         if (w->rank == 0) fprintf(stderr, "clipgrid: %s\n", cg_error());
         goto out;
     }
-    if (prepare_out_(w, &s, o->retry_failed, &lock_fd, todo)) goto out;
+    int stale = 0;
+    if (prepare_out_(w, &s, o->retry_failed, &lock_fd, todo, &stale)) goto out;
     world_start_table(w);
     NodeWeights nw;
     if (agree_(w, node_weights_load(&nw, s.weights, w->node))) goto out;
@@ -234,7 +275,7 @@ int run_sweep(RunWorld *w, const RunOptions *o) {
     int n = grid_order(&s, todo, order);
     GridPlan plan;
     grid_plan(&s, order, n, w->size, &plan);
-    announce_(w, &s, n, &plan);
+    announce_(w, &s, n, &plan, stale);
     Progress *pr = NULL;
     if (w->rank == 0 && n) pr = progress_start(s.output, &s, todo, o->progress_interval);
     RunCtx rc = {.s = &s, .out = s.output, .clip = &nw.model, .tok = tok, .w = w,
@@ -251,6 +292,7 @@ int run_sweep(RunWorld *w, const RunOptions *o) {
     tokenizer_free(tok);
     node_weights_free(&nw);
 out:
+    if (w->rank == 0) provenance_console_stop();
     if (lock_fd >= 0) out_unlock(lock_fd);
     free(todo);
     sweep_free(&s);

@@ -27,11 +27,14 @@ static void table_usage(FILE *f) {
             "  --setting S    only that setting (default: every setting in the file)\n"
             "  --mean-only    means without ± std\n"
             "  --ci95         ± 1.96·std/√n (a 95%% interval, as parse_test_res.py --ci95) instead\n"
-            "                 of ± std\n");
+            "                 of ± std\n"
+            "  --sweep NAME   the runs of that sweep of the output folder (default: the sweep of\n"
+            "                 the last `clipgrid run` there)\n"
+            "  --all          every sweep of the output folder (rows labelled with the sweep)\n");
 }
 
 int cmd_table(int argc, char **argv) {
-    TableOptions opt = {"md", NULL, 0, 0};
+    TableOptions opt = {"md", NULL, 0, 0, NULL, 0};
     const char *path = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -45,6 +48,10 @@ int cmd_table(int argc, char **argv) {
             opt.format = a + 9;
         } else if (!strncmp(a, "--setting=", 10)) {
             opt.setting = a + 10;
+        } else if (!strcmp(a, "--sweep") && i + 1 < argc) {
+            opt.sweep = argv[++i];
+        } else if (!strcmp(a, "--all")) {
+            opt.all_sweeps = 1;
         } else if (!strcmp(a, "--mean-only")) {
             opt.mean_only = 1;
         } else if (!strcmp(a, "--ci95")) {

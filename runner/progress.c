@@ -59,13 +59,13 @@ static void scan_(Progress *p) {
     for (int i = 0; i < p->s->n_cells; i++) {
         if (!p->pending[i]) continue;
         const SweepCell *c = &p->s->cells[i];
-        char *path = run_path(p->out, "runs", c->id, ".h5");
+        char *path = run_path(p->out, "runs", c->key, ".h5");
         struct stat st;
         int there = stat(path, &st) == 0;
         free(path);
         if (!there) continue;
         char res[600];
-        result_line_(p->out, c->id, res, sizeof res);
+        result_line_(p->out, c->key, res, sizeof res);
         p->pending[i] = 0;
         p->finished++;
         p->failed += !strncmp(res, "failed", 6);

@@ -20,6 +20,8 @@
 #include "results/run_file.h"
 #include "results/run_state.h"
 #include "runner/comm_nccl.h"
+#include "runner/provenance.h"
+#include "runner/run_key.h"
 #include "runner/runner.h"
 
 char *run_path(const char *out, const char *sub, const char *id, const char *ext) {
@@ -89,12 +91,36 @@ static void on_epoch_(void *ctx, int epoch, int epochs, double loss, double acc,
 
 static void log_line_(void *ctx, const char *line) { logf_(ctx, "%s", line); }
 
+/* ---- earlier segments of a resumed run: OUT/ckpt/<key>.segments ("wall train" seconds, summed
+ * over the segments that stopped; removed with the checkpoint) ------------------------------- */
+
+static char *segments_path_(Cell *x) { return run_path(x->rc->out, "ckpt", x->c->key, ".segments"); }
+
+static void segments_read_(Cell *x, double *wall, double *train) {
+    *wall = *train = 0;
+    char *p = segments_path_(x);
+    FILE *f = fopen(p, "r");
+    free(p);
+    if (!f) return;
+    if (fscanf(f, "%lf %lf", wall, train) != 2) *wall = *train = 0;
+    fclose(f);
+}
+
+static void segments_add_(Cell *x, double wall, double train) {
+    double w0, t0;
+    segments_read_(x, &w0, &t0);
+    char *p = segments_path_(x);
+    FILE *f = fopen(p, "w");
+    if (f) fprintf(f, "%.6f %.6f\n", w0 + wall, t0 + train), fclose(f);
+    free(p);
+}
+
 /* ---- the run ------------------------------------------------------------------------------- */
 
 static void open_log_(Cell *x) {
     RunCtx *rc = x->rc;
     const SweepCell *c = x->c;
-    char *path = run_path(rc->out, "logs", c->id, ".log");
+    char *path = run_path(rc->out, "logs", c->key, ".log");
     x->log = fopen(path, "a");
     if (!x->log) fprintf(stderr, "clipgrid: cannot write the log %s: %s\n", path, strerror(errno));
     free(path);
@@ -106,6 +132,12 @@ static void open_log_(Cell *x) {
           x->comm->size, x->comm->size == 1 ? "" : "s", rc->w->device);
     logf_(x, "config %s", cfg);
     free(cfg);
+    char *doc = run_key_document(rc->s, c);
+    logf_(x, "key %s = sha256(%s)", c->key, doc);
+    free(doc);
+    if (c->short_classes)
+        logf_(x, "warning: shots %d: %d class%s fewer training images; %d images used",
+              c->shots, c->short_classes, c->short_classes == 1 ? " has" : "es have", c->n_train);
 }
 
 /* each evaluation in Dassl's format (two decimals), so parse_test_res.py-style scripts can
@@ -164,6 +196,18 @@ static void meta_(Cell *x, RunMeta *m, double t0, double t1) {
     m->config_json = sweep_cell_config_json(x->rc->s, c);
     m->start_time = t0, m->end_time = t1;
     m->cost_estimate = c->cost;
+    const Sweep *s = x->rc->s;
+    snprintf(m->key, sizeof m->key, "%s", c->key);
+    m->key_document = run_key_document(s, c);
+    snprintf(m->weights_sha256, sizeof m->weights_sha256, "%s", s->weights_digest);
+    snprintf(m->vocab_sha256, sizeof m->vocab_sha256, "%s", s->vocab_digest);
+    snprintf(m->train_items, sizeof m->train_items, "%s", c->train_digest);
+    snprintf(m->eval_items, sizeof m->eval_items, "%s", c->eval_digest);
+    snprintf(m->version, sizeof m->version, "%s", clipgrid_version());
+    m->numerics = CLIPGRID_NUMERICS_VERSION;
+    m->n_train = c->n_train;
+    m->short_classes = c->short_classes;
+    segments_read_(x, &m->prior_wall, &m->prior_train);
 }
 
 static void train_(Cell *x, TrainResult *res) {
@@ -193,7 +237,10 @@ static void finish_(Cell *x, const TrainResult *res, double t0) {
     if (res->status == TRAIN_STOPPED) {
         logf_(x, "stopped by signal: checkpoint %s", x->ckpt);
         rc->stopped += lead;
-        if (x->comm->rank == 0) run_state_clear(rc->out, x->c->id);
+        if (x->comm->rank == 0) {
+            segments_add_(x, t1 - t0, res->train_seconds);
+            run_state_clear(rc->out, x->c->id);
+        }
         return;
     }
     result_line_(x, res, t1 - t0);
@@ -205,7 +252,11 @@ static void finish_(Cell *x, const TrainResult *res, double t0) {
     if (run_file_write(rc->out, &meta, res))
         cg_fatal("%s: cannot write the result file: %s", x->c->id, cg_error());
     free(meta.config_json);
+    free(meta.key_document);
     unlink(x->ckpt);
+    char *seg = segments_path_(x);
+    unlink(seg);
+    free(seg);
     run_state_clear(rc->out, x->c->id);
 }
 
@@ -235,11 +286,12 @@ int run_cell(void *ctx, int cell, MPI_Comm group) {
     Cell x = {.rc = rc, .c = &rc->s->cells[cell]};
     int nccl = 0;
     x.comm = open_comm_(group, &nccl);
-    x.ckpt = run_path(rc->out, "ckpt", x.c->id, ".h5");
+    x.ckpt = run_path(rc->out, "ckpt", x.c->key, ".h5");
     double t0 = wall_();
     if (x.comm->rank == 0) {
         open_log_(&x);
         snprintf(x.marker.id, sizeof x.marker.id, "%s", x.c->id);
+        snprintf(x.marker.key, sizeof x.marker.key, "%s", x.c->key);
         x.marker.rank = rc->w->rank;
         x.marker.ranks = x.comm->size;
         snprintf(x.marker.device, sizeof x.marker.device, "%s", rc->w->device);
