@@ -15,6 +15,7 @@
 #include "results/run_file.h"
 #include "results/run_state.h"
 #include "runner/cli.h"
+#include "runner/preflight.h"
 #include "runner/provenance.h"
 #include "runner/run_key.h"
 #include "runner/runner.h"
@@ -31,7 +32,8 @@ static void run_usage(FILE *f) {
             "  --threads N       CPU threads per rank (default: the sweep's 'threads', else the\n"
             "                    node's cores split among its ranks; CLIPGRID_THREADS too)\n"
             "  --progress S      seconds between progress lines (default 10)\n"
-            "  --retry-failed    run again the runs recorded as failed\n\n"
+            "  --retry-failed    run again the runs recorded as failed\n"
+            "  --quick           skip the check that every listed image is present\n\n"
             "OUT holds runs/ (one HDF5 file per finished run), results.h5 (all runs and an /index\n"
             "table), logs/ (one log per run), grid.json, state/ (running runs) and ckpt/.\n"
             "Exit status: 0 every run done (or stopped by a signal), 1 some runs failed or an\n"
@@ -69,7 +71,14 @@ static int load_sweep_(const RunWorld *w, const RunOptions *o, Sweep *s) {
     if (!rc && o->out) free(s->output), s->output = cg_strdup(o->out);
     if (!rc && o->weights) free(s->weights), s->weights = cg_strdup(o->weights);
     if (!rc && o->data_root) free(s->data_root), s->data_root = cg_strdup(o->data_root);
-    if (!rc && w->rank == 0) rc = sweep_check_files(s) || sweep_check_data(s) ? -1 : 0;
+    if (!rc && w->rank == 0) {
+        ClipConfig cfg;
+        int problems = preflight(s, o->quick, &cfg, stderr);
+        if (problems)
+            fprintf(stderr, "clipgrid run: %d problem%s in the set-up of %s; nothing queued\n",
+                    problems, problems == 1 ? "" : "s", s->path);
+        return world_bcast_int(problems ? -1 : 0);
+    }
     return agree_(w, rc);
 }
 
@@ -141,7 +150,7 @@ static int prepare_out_(const RunWorld *w, Sweep *s, int retry, int *lock_fd,
             fprintf(stderr, "clipgrid: warning: %s\n", cg_error());
         if (!rc)
             rc = run_state_reset(s->output) || grid_model_config(s->weights, &cfg) ||
-                 run_keys_compute(s, s->output) ? -1 : 0;
+                 run_keys_compute(s, s->output, 0) ? -1 : 0;
         if (!rc) {
             grid_estimate(s, &cfg, s->data_root);
             rc = grid_and_todo_(s, retry, todo, stale);
@@ -308,6 +317,7 @@ int cmd_run(int argc, char **argv) {
         else if (!strcmp(a, "--threads") && i + 1 < argc) o.threads = atoi(argv[++i]);
         else if (!strcmp(a, "--progress") && i + 1 < argc) o.progress_interval = atof(argv[++i]);
         else if (!strcmp(a, "--retry-failed")) o.retry_failed = 1;
+        else if (!strcmp(a, "--quick")) o.quick = 1;
         else if (a[0] == '-' || o.sweep_path) {
             fprintf(stderr, "clipgrid run: unexpected argument '%s'\n\n", a);
             return run_usage(stderr), 2;

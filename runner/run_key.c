@@ -121,7 +121,7 @@ static int find_data_(DataDigest *dd, int n, const SweepCell *c) {
     return -1;
 }
 
-int run_keys_compute(Sweep *s, const char *out_dir) {
+int run_keys_compute(Sweep *s, const char *out_dir, int no_data) {
     char *cache = out_dir ? cg_path_join(out_dir, "cache") : NULL;
     int rc = digest_file_cached(cache, s->weights, s->weights_digest, NULL);
     if (!rc) rc = digest_file_cached(cache, s->vocab, s->vocab_digest, NULL);
@@ -137,7 +137,13 @@ int run_keys_compute(Sweep *s, const char *out_dir) {
             snprintf(d->setting, sizeof d->setting, "%s", c->setting);
             snprintf(d->dataset, sizeof d->dataset, "%s", c->dataset);
             d->shots = c->shots, d->seed = c->seed;
-            if (data_digest_(d, s->data_root)) {
+            if (no_data) {
+                char t[160];
+                snprintf(t, sizeof t, "nodata %s %s %d %d", d->setting, d->dataset, d->shots, d->seed);
+                digest_bytes(t, strlen(t), d->train);
+                snprintf(t, sizeof t, "nodata %s %s", d->setting, d->dataset);
+                digest_bytes(t, strlen(t), d->eval);
+            } else if (data_digest_(d, s->data_root)) {
                 char msg[1024];
                 snprintf(msg, sizeof msg, "%s", cg_error());
                 cg_error_set("%s: the data of %s: %s", s->path, c->id, msg);

@@ -26,7 +26,9 @@
 /* weights and vocab digests (through OUT/cache when out_dir != NULL), the item lists of every
  * distinct (setting, dataset, shots, seed) and every cell's key, n_train and first-of-key.
  * 0, or −1 with cg_error naming the file */
-int run_keys_compute(Sweep *s, const char *out_dir);
+int run_keys_compute(Sweep *s, const char *out_dir, int no_data);
+/* no_data: the item digests are digests of "setting dataset shots seed" (plan --no-data: the
+ * sharing of work is the same, the keys are not those of a run) */
 /* the key document of a cell (after run_keys_compute); caller frees */
 char *run_key_document(const Sweep *s, const SweepCell *c);
 /* 1 when the method trains (its key holds seed, shots and the training items) */

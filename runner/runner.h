@@ -15,6 +15,8 @@
 
 /* "12.3s", "4m05s", "2h10m", "3.5d" */
 const char *cli_duration(double seconds, char *buf, size_t len);
+/* "7.23 GFLOP", "1.2 PFLOP" */
+const char *cli_flops(double flops, char *buf, size_t len);
 
 /* ---- the world (runner/world.c) ----------------------------------------------------------- */
 
@@ -127,6 +129,7 @@ typedef struct {
     int threads;             /* 0: the sweep's or the node split */
     double progress_interval;
     int retry_failed;        /* rerun the runs recorded as failed */
+    int quick;               /* preflight without the stat of every image */
     /* demo: replace the sweep's model and data paths */
     const char *weights, *data_root;
 } RunOptions;
