@@ -16,6 +16,7 @@ int cmd_synth(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_gc(int argc, char **argv);
 
 /* CPU backend with --threads N / CLIPGRID_THREADS / all cores */
 void cli_init_backend(int threads);

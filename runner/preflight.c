@@ -87,8 +87,23 @@ static int data_(const Sweep *s, int quick, FILE *err) {
         return 1;
     }
     int bad = 0, xd = has_setting_(s, "cross_dataset"), dg = has_setting_(s, "domain_generalization");
-    for (int i = 0; i < s->n_datasets; i++)
+    dataset_set_image_checks(0);  /* images_ stats them all, in parallel (not with --quick) */
+    int has_imagenet = 0;
+    for (int i = 0; i < s->n_datasets; i++) {
+        has_imagenet |= !strcmp(s->datasets[i], "imagenet");
+        if ((xd || dg) && strcmp(s->datasets[i], "imagenet")) {
+            fprintf(err, "%s:%d:%d: datasets: %s trains on imagenet, not on %s (list imagenet "
+                    "alone: the targets are evaluated by the setting)\n", s->path,
+                    s->dataset_pos[i].line, s->dataset_pos[i].col,
+                    xd ? "cross_dataset" : "domain_generalization", s->datasets[i]);
+            bad++;
+            continue;
+        }
         bad += dataset_(s, s->datasets[i], s->dataset_pos[i], "datasets", quick, err);
+    }
+    if ((xd || dg) && !has_imagenet)
+        bad += dataset_(s, "imagenet", s->datasets_pos, "the source of cross_dataset and "
+                        "domain_generalization", quick, err);
     const char *const *lists[2] = {xd ? XD_TARGETS : NULL, dg ? DG_TARGETS : NULL};
     for (int l = 0; l < 2; l++)
         for (int i = 0; lists[l] && lists[l][i]; i++) {
@@ -100,6 +115,7 @@ static int data_(const Sweep *s, int quick, FILE *err) {
                      l == 0 ? "cross_dataset" : "domain_generalization", lists[l][i]);
             bad += dataset_(s, lists[l][i], s->datasets_pos, why, quick, err);
         }
+    dataset_set_image_checks(1);
     return bad;
 }
 

@@ -12,6 +12,8 @@
 #include "core/util.h"
 #include "runner/digest.h"
 
+static int run_keys_compute_(Sweep *s, const char *out_dir, int no_data);
+
 int run_key_trains(const SweepCell *c) { return c->method != METHOD_ZSCLIP; }
 
 /* a file name relative to the dataset's folder (the key must not depend on data.root) */
@@ -122,6 +124,13 @@ static int find_data_(DataDigest *dd, int n, const SweepCell *c) {
 }
 
 int run_keys_compute(Sweep *s, const char *out_dir, int no_data) {
+    dataset_set_image_checks(0);  /* the preflight has stat'ed them (or --quick skipped it) */
+    int rc = run_keys_compute_(s, out_dir, no_data);
+    dataset_set_image_checks(1);
+    return rc;
+}
+
+static int run_keys_compute_(Sweep *s, const char *out_dir, int no_data) {
     char *cache = out_dir ? cg_path_join(out_dir, "cache") : NULL;
     int rc = digest_file_cached(cache, s->weights, s->weights_digest, NULL);
     if (!rc) rc = digest_file_cached(cache, s->vocab, s->vocab_digest, NULL);
