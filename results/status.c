@@ -128,15 +128,25 @@ static void estimate(SweepStatus *st) {
     st->scale = st->estimated > 0 ? st->measured / st->estimated : 1;
     double left = 0, now = wall_now();
     for (int i = 0; i < st->n_pending; i++) left += st->pending[i]->cost_estimate * st->scale;
-    for (int i = 0; i < st->n_markers; i++) {
-        const RunningMarker *m = &st->running[i];
-        if (m->stale) continue;
-        double full = m->cost_estimate * st->scale, rest;
-        if (m->epochs > 0) rest = full * (1 - (double)m->epoch / m->epochs);
-        else rest = full - (now - m->start_time);
-        left += rest > 0 ? rest : 0;
-    }
+    for (int i = 0; i < st->n_markers; i++)
+        if (!st->running[i].stale) left += status_running_rest(&st->running[i], st->scale, now);
     st->left_rank_seconds = left;
+}
+
+double status_running_rest(const RunningMarker *m, double scale, double now) {
+    double full = m->cost_estimate * scale, el = now - m->start_time;
+    int ranks = m->ranks > 0 ? m->ranks : 1;
+    double f = m->epochs > 0 ? (double)m->epoch / m->epochs : 0, rest;
+    if (el < 0) el = 0;
+    if (f > 0) {
+        rest = full * (1 - f);
+        double pace = el * ranks * (1 - f) / f;  /* rank seconds at its own pace */
+        if (pace > rest) rest = pace;
+    } else {
+        rest = full - el * ranks;
+        if (rest < 0.1 * full) rest = 0.1 * full;
+    }
+    return rest;
 }
 
 /* OUT itself, or OUT/results.h5; anything else (a typo, a parent folder) is an error */

@@ -38,6 +38,12 @@ typedef struct {
     int busy_ranks;          /* ranks of live running runs */
 } SweepStatus;
 
+/* the rank seconds a running run still needs: its estimate × scale (the calibration of the
+ * finished runs) for the epochs it has not done, never less than its own pace projects (elapsed
+ * × left/done epochs) and, while it runs, never 0 (a run past its estimate keeps a tenth of it:
+ * the ETA does not freeze at 0). `status` and `run`'s progress line both use it. */
+double status_running_rest(const RunningMarker *m, double scale, double now);
+
 /* out: the OUT folder or OUT/results.h5; sweep: NULL (the last `run`'s) or a name; all: every
  * sweep. 0, or −1 with cg_error (also when `out` is not an output folder) */
 int sweep_status_collect(const char *out, const char *sweep, int all, SweepStatus *st);

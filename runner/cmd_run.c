@@ -33,7 +33,8 @@ static void run_usage(FILE *f) {
             "                    node's cores split among its ranks; CLIPGRID_THREADS too)\n"
             "  --progress S      seconds between progress lines (default 10)\n"
             "  --retry-failed    run again the runs recorded as failed\n"
-            "  --quick           skip the check that every listed image is present\n\n"
+            "  --quick           skip the check that every listed image is present\n"
+            "  --verbose         also print the scheduler's and start-up's timings\n\n"
             "OUT holds runs/ (one HDF5 file per finished run), results.h5 (all runs and an /index\n"
             "table), logs/ (one log per run), grid.json, state/ (running runs) and ckpt/.\n"
             "Exit status: 0 every run done (or stopped by a signal), 1 some runs failed or an\n"
@@ -203,6 +204,7 @@ typedef struct {
 } Phases;
 
 static double init_seconds_;  /* MPI_Init (world_init), measured in cmd_run */
+static int g_verbose_;        /* --verbose: the scheduler and timing diagnostics */
 
 static int finish_(const RunWorld *w, const Sweep *s, RunCtx *rc, Progress *pr, int lock_fd,
                    Phases *ph) {
@@ -221,13 +223,14 @@ static int finish_(const RunWorld *w, const Sweep *s, RunCtx *rc, Progress *pr, 
         int failed = failed_runs_(s);
         printf("%d runs finished now (%d failed); results in %s/results.h5\n", all[0], all[1],
                s->output);
-        if (all[0])
+        if (all[0] && g_verbose_)
             printf("scheduler: %.1f us per run to take work (%d takes); bookkeeping outside "
                    "training %.1f ms per run (data lists, log, marker, result file)\n",
                    1e6 * ta[0] / (all[3] ? all[3] : 1), all[3], 1e3 * ta[1] / all[0]);
         char init[48] = "";  /* measured when `run` itself started MPI */
         if (init_seconds_ > 0) snprintf(init, sizeof init, "MPI_Init %.2fs, ", init_seconds_);
-        printf("timing (rank 0): %sstart-up %.2fs (sweep, checks, grid.json, weights, "
+        if (g_verbose_)
+            printf("timing (rank 0): %sstart-up %.2fs (sweep, checks, grid.json, weights, "
                "tokenizer), runs %.2fs, wait for the other ranks %.2fs, results.h5 %.2fs\n",
                init, ph->sched - ph->start, ph->runs - ph->sched, ph->idle - ph->runs,
                ph->end - ph->idle);
@@ -257,6 +260,7 @@ static void weights_line_(const RunWorld *w, const Sweep *s, const NodeWeights *
 
 int run_sweep(RunWorld *w, const RunOptions *o) {
     Phases ph = {.start = cg_now()};
+    g_verbose_ = o->verbose;
     Sweep s;
     if (load_sweep_(w, o, &s)) return sweep_free(&s), 2;
     int lock_fd = -1, status = 1;
@@ -318,6 +322,7 @@ int cmd_run(int argc, char **argv) {
         else if (!strcmp(a, "--progress") && i + 1 < argc) o.progress_interval = atof(argv[++i]);
         else if (!strcmp(a, "--retry-failed")) o.retry_failed = 1;
         else if (!strcmp(a, "--quick")) o.quick = 1;
+        else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) o.verbose = 1;
         else if (a[0] == '-' || o.sweep_path) {
             fprintf(stderr, "clipgrid run: unexpected argument '%s'\n\n", a);
             return run_usage(stderr), 2;

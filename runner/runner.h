@@ -130,6 +130,7 @@ typedef struct {
     double progress_interval;
     int retry_failed;        /* rerun the runs recorded as failed */
     int quick;               /* preflight without the stat of every image */
+    int verbose;             /* diagnostics: scheduler µs per run, start-up phases */
     /* demo: replace the sweep's model and data paths */
     const char *weights, *data_root;
 } RunOptions;

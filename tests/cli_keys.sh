@@ -132,6 +132,36 @@ lrmax=$(h5dump -d /curves/lr "out/runs/$new.h5" | sed -n 's/^ *([0-9]*): *//p' |
 h5dump -a /config "out/runs/$new.h5" | grep -q '"lr": 0.003' && [ "$lrmax" = 0.003 ]
 check "the result's config (lr 0.003) and its curves (max lr $lrmax) agree" $?
 
+# ---- SIGTERM and the same command: the resumed run's wall and train times add its segments ----------
+timeout 120 "$CLIPGRID" run a.yaml -o seg --progress 1000 >seg1.out 2>&1 &
+job=$!
+k=""
+for i in $(seq 600); do k=$(key_of seg base2new/coop/eurosat/shots2/seed1 2>/dev/null); [ -n "$k" ] && [ -f "seg/ckpt/$k.h5" ] && break; sleep 0.05; done
+sleep 1; kill -TERM $job; wait $job
+timeout 120 "$CLIPGRID" run a.yaml -o seg --progress 1000 >seg2.out 2>&1; rc=$?
+attr() { h5dump -a "/$2" "$1" | sed -n 's/^ *(0): *//p'; }
+w=$(attr "seg/runs/$k.h5" wall_seconds); g=$(attr "seg/runs/$k.h5" segments_wall_seconds)
+grep -q "resumed from" "seg/logs/$k.log" && awk -v w="$w" -v g="$g" 'BEGIN { exit !(g > 0.5 && w > g) }'
+check "resumed run: wall_seconds $w includes the earlier segment's $g s (rc $rc)" $?
+
+# ---- the OUT lock on a file system without flock: a fallback, not a refusal ---------------------------
+CLIPGRID_NO_FLOCK=1 timeout 60 "$CLIPGRID" run a.yaml -o out >nf.out 2>&1; rc=$?
+[ "$rc" = 0 ] && grep -q "does not support flock" nf.out && [ ! -e out/.lock.d ]
+check "no flock: the run goes on with a lock folder, removed at the end (rc $rc)" $?
+sleep 30 & holder=$!
+mkdir out/.lock.d; echo "host $(hostname) pid $holder" >out/.lock.d/owner
+CLIPGRID_NO_FLOCK=1 timeout 60 "$CLIPGRID" run a.yaml -o out >nf2.out 2>&1; rc=$?
+[ "$rc" = 1 ] && grep -q "another sweep is writing this output folder (held by host $(hostname) pid $holder" nf2.out
+check "no flock: a live holder of the lock folder is a real concurrent writer: refused (rc $rc)" $?
+kill $holder; wait $holder 2>/dev/null
+CLIPGRID_NO_FLOCK=1 timeout 60 "$CLIPGRID" run a.yaml -o out >nf3.out 2>&1; rc=$?
+[ "$rc" = 0 ] && [ ! -e out/.lock.d ]; check "no flock: a lock folder left by a dead process is taken over (rc $rc)" $?
+flock out/.lock sleep 5 & holder=$!
+sleep 0.3
+timeout 60 "$CLIPGRID" run a.yaml -o out >fl.out 2>&1; rc=$?
+kill $holder 2>/dev/null; wait $holder 2>/dev/null
+[ "$rc" = 1 ] && grep -q "another sweep is writing" fl.out; check "with flock: a concurrent writer is refused (rc $rc)" $?
+
 # ---- provenance -----------------------------------------------------------------------------------
 [ "$(ls out/sweeps/a/sweep-*.yaml | wc -l)" -ge 3 ] && [ "$(wc -l <out/sweeps/a/history.tsv)" -ge 5 ] &&
   [ "$(ls out/console/*.log | wc -l)" -ge 7 ] && grep -q "5 runs" "$(ls out/console/*.log | head -1)"
