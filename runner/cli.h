@@ -17,6 +17,7 @@ int cmd_plan(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
+int cmd_data_verify(const char *dir, const char *name);
 
 /* CPU backend with --threads N / CLIPGRID_THREADS / all cores */
 void cli_init_backend(int threads);

@@ -204,6 +204,14 @@ echo "not a safetensors file" >junk.safetensors
 good "" | W=junk.safetensors mk b14.yaml; broken "weights file unreadable" b14.yaml "b14.yaml:2:[0-9]+: model.weights:"
 good "" | V=no/vocab.txt.gz mk b15.yaml; broken "vocabulary missing" b15.yaml "b15.yaml:2:[0-9]+: model.vocab: cannot read"
 good "" | sed 's/^  coop: .*/  coop: {epochs: 1}\n  coop@ctx8: {n_ctx: 8}/' | mk b16.yaml; broken "README variant from the base2new coop entry keeps ctx_init" b16.yaml "coop@ctx8: n_ctx: 8 has no effect"
+cp -r data data6; img=$(find data6/dtd -name '*test_0001.jpg' | sort | head -1)
+head -c 300 "$img" >trunc.jpg; cp trunc.jpg "$img"; nb=$((nb+1))
+"$CLIPGRID" data verify data6/dtd --dataset dtd >ver.out 2>&1; rc=$?
+[ "$rc" = 1 ] && [ "$(grep -c '^corrupt ' ver.out)" = 1 ] && grep -q "^corrupt test item .*test_0001.jpg: corrupt or truncated JPEG" ver.out &&
+  grep -q "^test .* published 1692: DIFFERENT" ver.out
+check "broken $nb, truncated JPEG found by data verify, split sizes compared with the published ones (rc $rc)" $?
+"$CLIPGRID" data verify data/dtd --dataset dtd >ver2.out 2>&1
+grep -q "decoded 32 images: 0 corrupt" ver2.out; check "data verify of an intact dataset: every image decodes" $?
 [ "$nb" -ge 15 ]; check "at least 15 broken set-ups ($nb)" $?
 timeout 60 "$CLIPGRID" run b6.yaml >/dev/null 2>run.err; rc=$?
 [ "$rc" = 2 ] && [ ! -d bad_out/runs ] && grep -q "image listed by dataset dtd is missing" run.err; check "run: the same preflight, exit 2, nothing queued (rc $rc)" $?
