@@ -305,6 +305,12 @@ static int train_run_(const TrainJob *job, TrainResult *res) {
         if (rc < 0) status = TRAIN_FAILED;
         else status = train_loop(&L, res);
     }
+    if (status == TRAIN_DONE && L.epochs > 0 && job->on_trained) {
+        float *host = cg_malloc((m->params.n ? m->params.n : 1) * sizeof(float));
+        if (m->params.n) k_download(host, m->params.data, m->params.n);
+        job->on_trained(job->cb_ctx, &m->params, host);
+        free(host);
+    }
     res->train_seconds = cg_now() - t0;
     copy_curves(res, &L.st);
     if (status == TRAIN_DONE) {

@@ -80,6 +80,10 @@ typedef struct {
     void (*log)(void *ctx, const char *line);
     /* set asynchronously (SIGTERM/SIGUSR1): checkpoint after the current step and return */
     volatile sig_atomic_t *stop;
+    /* optional, every rank of the group: once training is complete (before the evaluation),
+     * the learned parameters: the block's layout (names, shapes, offsets) and the values in
+     * host memory (valid during the call) */
+    void (*on_trained)(void *ctx, const ParamBlock *layout, const float *values);
 } TrainJob;
 
 typedef struct {

@@ -93,6 +93,9 @@ static int write_meta(hid_t f, const RunMeta *m, const TrainResult *r) {
     rc |= h5w_attr_i64(f, "n_train_images", (int64_t)m->n_train);
     rc |= h5w_attr_i32(f, "short_classes", m->short_classes);
     rc |= h5w_attr_f64(f, "segments_wall_seconds", m->prior_wall);
+    rc |= h5w_attr_str(f, "training_key", m->tkey);
+    rc |= h5w_attr_str(f, "params_file", m->params);
+    rc |= h5w_attr_i32(f, "evaluated_from_saved_params", m->from_saved);
     return rc ? -1 : 0;
 }
 

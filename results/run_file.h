@@ -46,6 +46,9 @@ typedef struct {
     int short_classes;    /* classes that had fewer than `shots` training images */
     double prior_wall;    /* wall seconds of earlier segments (a resumed run) */
     double prior_train;   /* train seconds of earlier segments */
+    char tkey[24];        /* the training key ("" for zero-shot) */
+    char params[64];      /* "params/<tkey>.safetensors": the learned parameters in OUT */
+    int from_saved;       /* 1: evaluated from the trained state of another run (no training) */
 } RunMeta;
 
 /* the on-disk file name of a run id (no directory): characters other than [A-Za-z0-9._+=-]

@@ -52,8 +52,9 @@ int grid_file_write(const char *out_dir, const char *sweep, const GridCell *cell
     json_t *arr = json_array();
     for (int i = 0; i < n; i++) {
         const GridCell *c = &cells[i];
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:f}",
-            "id", c->id, "key", c->key, "setting", c->setting, "dataset", c->dataset, "method", c->method,
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:f}",
+            "id", c->id, "key", c->key, "training_key", c->tkey, "setting", c->setting,
+            "dataset", c->dataset, "method", c->method,
             "variant", c->variant, "seed", c->seed, "shots", c->shots, "ranks", c->ranks,
             "cost_estimate", c->cost_estimate));
     }
@@ -93,6 +94,7 @@ static int parse_cell(json_t *o, GridCell *c) {
         rc |= get_str(o, "method", c->method, sizeof c->method, 1);
         rc |= get_str(o, "variant", c->variant, sizeof c->variant, 0);
         rc |= get_str(o, "key", c->key, sizeof c->key, 0);
+        rc |= get_str(o, "training_key", c->tkey, sizeof c->tkey, 0);
         rc |= get_num(o, "seed", &seed, 1);
         rc |= get_num(o, "shots", &shots, 0);
         rc |= get_num(o, "ranks", &ranks, 0);

@@ -24,6 +24,7 @@ typedef struct {
     double cost_estimate;   /* the planner's estimate, seconds */
     char key[24];           /* the run key (runner/run_key.h): the run file is runs/<key>.h5;
                                "" in grid files of older versions (then runs/<id name>.h5) */
+    char tkey[24];          /* the training key (checkpoints, params/): "" for zero-shot */
 } GridCell;
 
 typedef struct {

@@ -1,6 +1,6 @@
-/* runner/cmd_gc.c — `clipgrid gc OUT [--dry-run]`: the run files, checkpoints, logs and
- * checkpoint segments of OUT whose key no sweep's grid (OUT/sweeps/<name>/grid.json, and
- * OUT/grid.json) refers to any more: stale results of earlier grids. Lists them, then removes
+/* runner/cmd_gc.c — `clipgrid gc OUT [--dry-run]`: the run files, checkpoints, logs, saved
+ * parameters (params/) and checkpoint segments of OUT whose key (or training key) no sweep's
+ * grid (OUT/sweeps/<name>/grid.json, and OUT/grid.json) refers to any more: stale results of earlier grids. Lists them, then removes
  * them (not with --dry-run). Refused while a sweep holds OUT's lock. */
 #include <dirent.h>
 #include <stdio.h>
@@ -24,7 +24,7 @@ static void gc_usage(FILE *f) {
 static int referenced_(const GridFile *g, int n, const char *key) {
     for (int i = 0; i < n; i++)
         for (int k = 0; k < g[i].n; k++)
-            if (!strcmp(g[i].cells[k].key, key)) return 1;
+            if (!strcmp(g[i].cells[k].key, key) || !strcmp(g[i].cells[k].tkey, key)) return 1;
     return 0;
 }
 
@@ -91,9 +91,9 @@ int cmd_gc(int argc, char **argv) {
         g = cg_realloc(g, (size_t)(n + 1) * sizeof *g);
         g[n++] = last;
     }
-    static const char *SUB[] = {"runs", "ckpt", "logs"};
+    static const char *SUB[] = {"runs", "ckpt", "logs", "params"};
     int count = 0;
-    for (int i = 0; i < 3; i++) count += sweep_dir_(out, SUB[i], g, n, dry);
+    for (int i = 0; i < 4; i++) count += sweep_dir_(out, SUB[i], g, n, dry);
     printf("%d stale file%s %s\n", count, count == 1 ? "" : "s", dry ? "(kept: --dry-run)" : "removed");
     results_sweep_grids_free(g, n);
     if (!dry && count && results_aggregate(out))

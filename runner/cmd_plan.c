@@ -108,9 +108,19 @@ static void print_plan_(const Sweep *s, const int *order, int n, const GridPlan 
                    c->shots, c->short_classes, c->short_classes == 1 ? " has" : "es have",
                    c->n_train);
     }
-    int runs = s->n_cells - shared;
-    printf("%d cells, %d runs; rank time %s for every cell apart, %s with shared work done once\n",
-           s->n_cells, runs, cli_duration(all, a, sizeof a), cli_duration(total, b, sizeof b));
+    int runs = s->n_cells - shared, trainings = 0;
+    double alone = 0;
+    for (int i = 0; i < s->n_cells; i++) {
+        const SweepCell *c = &s->cells[i];
+        alone += c->cost_alone;
+        int dup = !c->tkey[0];
+        for (int j = 0; j < i && !dup; j++) dup = !strcmp(s->cells[j].tkey, c->tkey);
+        trainings += !dup;
+    }
+    (void)all;
+    printf("%d cells, %d runs, %d trainings; rank time %s for every cell apart, %s with shared "
+           "work done once\n", s->n_cells, runs, trainings, cli_duration(alone, a, sizeof a),
+           cli_duration(total, b, sizeof b));
     printf("total %s of rank time (at %.0f GFLOP/s per rank); on %d rank%s about %s "
            "(%d done, %d failed, %d pending)\n", cli_duration(total, a, sizeof a),
            GRID_FLOPS_PER_SECOND / 1e9, p->n_ranks, p->n_ranks == 1 ? "" : "s",

@@ -19,6 +19,7 @@
 #include "runner/provenance.h"
 #include "runner/run_key.h"
 #include "runner/runner.h"
+#include "runner/shared_training.h"
 
 static void run_usage(FILE *f) {
     fprintf(f,
@@ -120,6 +121,7 @@ static int grid_and_todo_(const Sweep *s, int retry, unsigned char *todo, int *s
         g[i].seed = c->seed, g[i].shots = c->shots, g[i].ranks = c->ranks;
         g[i].cost_estimate = c->cost;
         snprintf(g[i].key, sizeof g[i].key, "%s", c->key);
+        snprintf(g[i].tkey, sizeof g[i].tkey, "%s", c->tkey);
         if (c->first != i) continue;  /* the same key as an earlier cell: one run */
         int failed = 0, ex = run_file_exists(s->output, c->key, &failed);
         if (ex < 0) rc = -1;
@@ -149,6 +151,7 @@ static int prepare_out_(const RunWorld *w, Sweep *s, int retry, int *lock_fd,
         rc = mkdirs_(s->output) || out_lock(s->output, lock_fd) ? -1 : 0;
         if (!rc && provenance_console_start(s->output))
             fprintf(stderr, "clipgrid: warning: %s\n", cg_error());
+        if (!rc) shared_training_reset(s->output);
         if (!rc)
             rc = run_state_reset(s->output) || grid_model_config(s->weights, &cfg) ||
                  run_keys_compute(s, s->output, 0) ? -1 : 0;

@@ -143,11 +143,29 @@ static const double METHOD_FACTOR[METHOD_COUNT] = {
     [METHOD_MAPLE] = 1.05, [METHOD_MUDPT] = 1.05, [METHOD_MMRL] = 1.3,
 };
 
+/* the training FLOPs of a cell (what a cell sharing another's training does not pay) */
+static double cell_train_flops_(const ClipConfig *cfg, const SweepCell *c, const char *root) {
+    const GridDataset *d = grid_dataset(!strcmp(c->setting, "cross_dataset") ||
+                                        !strcmp(c->setting, "domain_generalization")
+                                            ? "imagenet" : c->dataset, root);
+    if (!d) return 0;
+    double C = !strcmp(c->setting, "base2new") ? ceil(d->n_classes / 2.0) : d->n_classes;
+    return train_flops_(cfg, c, d, C);
+}
+
 void grid_estimate(Sweep *s, const ClipConfig *cfg, const char *data_root) {
     for (int i = 0; i < s->n_cells; i++) {
         SweepCell *c = &s->cells[i];
         c->flops = grid_cell_flops(cfg, c, data_root);
-        c->cost = c->flops / GRID_FLOPS_PER_SECOND * METHOD_FACTOR[c->method];
+        c->cost = c->cost_alone = c->flops / GRID_FLOPS_PER_SECOND * METHOD_FACTOR[c->method];
+        /* the training of an earlier run with the same training key is done once */
+        for (int j = 0; c->tkey[0] && j < i; j++)
+            if (s->cells[j].first == j && strcmp(s->cells[j].key, c->key) &&
+                !strcmp(s->cells[j].tkey, c->tkey)) {
+                c->flops -= cell_train_flops_(cfg, c, data_root);
+                c->cost = c->flops / GRID_FLOPS_PER_SECOND * METHOD_FACTOR[c->method];
+                break;
+            }
     }
 }
 

@@ -23,6 +23,7 @@
 #include "runner/provenance.h"
 #include "runner/run_key.h"
 #include "runner/runner.h"
+#include "runner/shared_training.h"
 
 char *run_path(const char *out, const char *sub, const char *id, const char *ext) {
     char *name = run_file_name(id);
@@ -42,6 +43,8 @@ typedef struct {
     FILE *log;               /* group rank 0 only */
     char *ckpt;
     RunningMarker marker;
+    int claimed;             /* this run trains for its training key (shared_training.h) */
+    char *params_state;      /* evaluate from this trained state instead of training */
 } Cell;
 
 static double wall_(void) {
@@ -71,6 +74,13 @@ static int ckpt_save_(void *ctx, const TrainState *st) {
 
 static int ckpt_load_(void *ctx, TrainState *st) {
     Cell *x = ctx;
+    if (x->params_state) {
+        int rc = checkpoint_load(x->params_state, st);
+        if (rc == 1)
+            logf_(x, "evaluating the trained parameters %s (training key %s, trained by another "
+                  "run of this output folder)", x->params_state, x->c->tkey);
+        return rc == 0 ? (cg_error_set("%s: the trained state is gone", x->params_state), -1) : rc;
+    }
     int rc = checkpoint_load(x->ckpt, st);
     if (rc == 1)
         logf_(x, "resumed from %s at epoch %d, batch %d", x->ckpt, st->epoch + 1, st->step);
@@ -90,6 +100,13 @@ static void on_epoch_(void *ctx, int epoch, int epochs, double loss, double acc,
 }
 
 static void log_line_(void *ctx, const char *line) { logf_(ctx, "%s", line); }
+
+static void on_trained_(void *ctx, const ParamBlock *layout, const float *values) {
+    Cell *x = ctx;
+    if (x->comm->rank != 0 || !x->c->tkey[0] || x->params_state) return;
+    if (shared_params_write(x->rc->out, x->c->tkey, method_name(x->c->method), layout, values))
+        logf_(x, "warning: the learned parameters were not saved: %s", cg_error());
+}
 
 /* ---- earlier segments of a resumed run: OUT/ckpt/<key>.segments ("wall train" seconds, summed
  * over the segments that stopped; removed with the checkpoint) ------------------------------- */
@@ -208,6 +225,11 @@ static void meta_(Cell *x, RunMeta *m, double t0, double t1) {
     m->n_train = c->n_train;
     m->short_classes = c->short_classes;
     segments_read_(x, &m->prior_wall, &m->prior_train);
+    if (c->tkey[0]) {
+        snprintf(m->tkey, sizeof m->tkey, "%s", c->tkey);
+        snprintf(m->params, sizeof m->params, "params/%s.safetensors", c->tkey);
+        m->from_saved = x->params_state != NULL;
+    }
 }
 
 static void train_(Cell *x, TrainResult *res) {
@@ -224,7 +246,7 @@ static void train_(Cell *x, TrainResult *res) {
         .clip = rc->clip, .tok = rc->tok, .mc = c->mc, .data = &rd, .seed = c->run_seed,
         .loader_threads = rc->loader_threads, .comm = x->comm, .cb_ctx = x,
         .ckpt_save = ckpt_save_, .ckpt_load = ckpt_load_, .on_epoch = on_epoch_,
-        .log = log_line_, .stop = signals_stop_flag(),
+        .log = log_line_, .stop = signals_stop_flag(), .on_trained = on_trained_,
     };
     train_run(&job, res);
     run_data_free(&rd);
@@ -240,6 +262,7 @@ static void finish_(Cell *x, const TrainResult *res, double t0) {
         if (x->comm->rank == 0) {
             segments_add_(x, t1 - t0, res->train_seconds);
             run_state_clear(rc->out, x->c->id);
+            if (x->claimed) shared_training_end(rc->out, x->c->tkey, NULL, 0);
         }
         return;
     }
@@ -253,6 +276,8 @@ static void finish_(Cell *x, const TrainResult *res, double t0) {
         cg_fatal("%s: cannot write the result file: %s", x->c->id, cg_error());
     free(meta.config_json);
     free(meta.key_document);
+    if (x->claimed)  /* the final checkpoint becomes the trained state of its training key */
+        shared_training_end(rc->out, x->c->tkey, x->ckpt, res->status == TRAIN_DONE);
     unlink(x->ckpt);
     char *seg = segments_path_(x);
     unlink(seg);
@@ -286,7 +311,8 @@ int run_cell(void *ctx, int cell, MPI_Comm group) {
     Cell x = {.rc = rc, .c = &rc->s->cells[cell]};
     int nccl = 0;
     x.comm = open_comm_(group, &nccl);
-    x.ckpt = run_path(rc->out, "ckpt", x.c->key, ".h5");
+    /* a training's checkpoint by its training key: whichever run of that key trains resumes it */
+    x.ckpt = run_path(rc->out, "ckpt", x.c->tkey[0] ? x.c->tkey : x.c->key, ".h5");
     double t0 = wall_();
     if (x.comm->rank == 0) {
         open_log_(&x);
@@ -299,9 +325,17 @@ int run_cell(void *ctx, int cell, MPI_Comm group) {
         x.marker.cost_estimate = x.c->cost;
         run_state_write(rc->out, &x.marker);
     }
+    /* a training shared with other runs: train it (claimed), evaluate its saved state, or wait */
+    int decision = SHARED_TRAIN;
+    if (x.c->tkey[0] && x.comm->rank == 0)
+        decision = shared_training_begin(rc->out, x.c->tkey, signals_stop_flag());
+    if (group != MPI_COMM_NULL) MPI_Bcast(&decision, 1, MPI_INT, 0, group);
+    x.claimed = x.c->tkey[0] && decision == SHARED_TRAIN && x.comm->rank == 0;
+    if (decision == SHARED_EVALUATE) x.params_state = shared_path(rc->out, x.c->tkey, ".h5");
     TrainResult res;
     memset(&res, 0, sizeof res);
-    train_(&x, &res);
+    if (decision == SHARED_STOPPED) res.status = TRAIN_STOPPED;
+    else train_(&x, &res);
     finish_(&x, &res, t0);
     rc->book_seconds += (wall_() - t0) - res.train_seconds - res.eval_seconds;
     refresh_results_(rc);
@@ -309,6 +343,7 @@ int run_cell(void *ctx, int cell, MPI_Comm group) {
     train_result_free(&res);
     if (x.log) fclose(x.log);
     free(x.ckpt);
+    free(x.params_state);
     if (nccl) comm_nccl_free(x.comm);
     else if (group != MPI_COMM_NULL) comm_mpi_free(x.comm);
     return stopped;

@@ -88,18 +88,25 @@ static int data_digest_(DataDigest *dd, const char *root) {
     return 0;
 }
 
-char *run_key_document(const Sweep *s, const SweepCell *c) {
+static char *doc_(const Sweep *s, const SweepCell *c, int training_only);
+
+char *run_key_document(const Sweep *s, const SweepCell *c) { return doc_(s, c, 0); }
+
+/* training_only: what decides the trained parameters (no setting, no evaluation items) */
+static char *doc_(const Sweep *s, const SweepCell *c, int training_only) {
     json_t *o = json_object();
     json_object_set_new(o, "numerics", json_integer(CLIPGRID_NUMERICS_VERSION));
     json_object_set_new(o, "method", json_string(method_name(c->method)));
     char *opt = sweep_cell_options_json(c);
     json_object_set_new(o, "options", json_loads(opt, 0, NULL));
     free(opt);
-    json_object_set_new(o, "setting", json_string(c->setting));
-    json_object_set_new(o, "dataset", json_string(c->dataset));
+    if (!training_only) {
+        json_object_set_new(o, "setting", json_string(c->setting));
+        json_object_set_new(o, "dataset", json_string(c->dataset));
+        json_object_set_new(o, "eval_items", json_string(c->eval_digest));
+    } else json_object_set_new(o, "training", json_true());
     json_object_set_new(o, "weights", json_string(s->weights_digest));
     json_object_set_new(o, "vocab", json_string(s->vocab_digest));
-    json_object_set_new(o, "eval_items", json_string(c->eval_digest));
     if (run_key_trains(c)) {
         char rs[32];
         snprintf(rs, sizeof rs, "%llu", (unsigned long long)c->run_seed);
@@ -148,7 +155,10 @@ static int run_keys_compute_(Sweep *s, const char *out_dir, int no_data) {
             d->shots = c->shots, d->seed = c->seed;
             if (no_data) {
                 char t[160];
-                snprintf(t, sizeof t, "nodata %s %s %d %d", d->setting, d->dataset, d->shots, d->seed);
+                int xd = !strcmp(d->setting, "cross_dataset") ||
+                         !strcmp(d->setting, "domain_generalization");
+                snprintf(t, sizeof t, "nodata %s %s %d %d", xd ? "imagenet" : d->dataset,
+                         !strcmp(d->setting, "base2new") ? "base" : "all", d->shots, d->seed);
                 digest_bytes(t, strlen(t), d->train);
                 snprintf(t, sizeof t, "nodata %s %s", d->setting, d->dataset);
                 digest_bytes(t, strlen(t), d->eval);
@@ -168,6 +178,13 @@ static int run_keys_compute_(Sweep *s, const char *out_dir, int no_data) {
         digest_bytes(doc, strlen(doc), hex);
         free(doc);
         snprintf(c->key, sizeof c->key, "%.*s", RUN_KEY_LEN, hex);
+        c->tkey[0] = 0;
+        if (run_key_trains(c)) {
+            doc = doc_(s, c, 1);
+            digest_bytes(doc, strlen(doc), hex);
+            free(doc);
+            snprintf(c->tkey, sizeof c->tkey, "%.*s", RUN_KEY_LEN, hex);
+        }
         c->first = i;
         for (int j = 0; j < i; j++)
             if (!strcmp(s->cells[j].key, c->key)) {

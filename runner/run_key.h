@@ -29,7 +29,9 @@
 int run_keys_compute(Sweep *s, const char *out_dir, int no_data);
 /* no_data: the item digests are digests of "setting dataset shots seed" (plan --no-data: the
  * sharing of work is the same, the keys are not those of a run) */
-/* the key document of a cell (after run_keys_compute); caller frees */
+/* the key document of a cell (after run_keys_compute); caller frees. The training key (tkey)
+ * digests the same document without setting, dataset name and evaluation items (the training
+ * items name the training data): one training serves every cell with that tkey. */
 char *run_key_document(const Sweep *s, const SweepCell *c);
 /* 1 when the method trains (its key holds seed, shots and the training items) */
 int run_key_trains(const SweepCell *c);

@@ -81,6 +81,10 @@ typedef struct {
     int n_train;             /* training images actually used (0 for zero-shot) */
     int short_classes;       /* classes with fewer than `shots` training images */
     int first;               /* the first cell with the same key (itself when unique) */
+    char tkey[24];           /* the training's key (the run key without the setting and the
+                                evaluation items; "" for zero-shot): cells with one tkey and
+                                different keys train once (cross-dataset and DG on ImageNet) */
+    double cost_alone;       /* the estimate without shared work (runner/grid.c) */
 } SweepCell;
 
 typedef struct {

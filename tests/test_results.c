@@ -549,8 +549,8 @@ static void test_state(void) {
     char *out = tmp_dir();
     GridFile g;
     CHECK(grid_file_read(out, &g) == 1, "no grid.json → 1");
-    GridCell cells[2] = {{"base2new/coop/dtd/shots16/seed1", "base2new", "dtd", "coop", "", 1, 16, 1, 812.5, ""},
-                         {"base2new/coop/imagenet/shots16/seed1", "base2new", "imagenet", "coop", "ctx4", 1, 16, 4, 9000, ""}};
+    GridCell cells[2] = {{"base2new/coop/dtd/shots16/seed1", "base2new", "dtd", "coop", "", 1, 16, 1, 812.5, "", ""},
+                         {"base2new/coop/imagenet/shots16/seed1", "base2new", "imagenet", "coop", "ctx4", 1, 16, 4, 9000, "", ""}};
     CHECK(grid_file_write(out, "b2n", cells, 2) == 0, "grid_file_write: %s", cg_error());
     CHECK(grid_file_read(out, &g) == 0 && g.n == 2 && !strcmp(g.sweep, "b2n") &&
           !strcmp(g.cells[1].id, cells[1].id) && g.cells[1].ranks == 4 && g.cells[1].cost_estimate == 9000 &&
