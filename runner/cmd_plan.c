@@ -30,7 +30,10 @@ static void plan_usage(FILE *f) {
             "  --config ID print the resolved configuration (JSON) of the run ID instead\n"
             "  --quick     do not check that every listed image is present\n"
             "  --no-data   plan without the data folders (published sizes; keys from the dataset,\n"
-            "              shots and seed names instead of the item lists: for estimates only)\n\n"
+            "              shots and seed names instead of the item lists: for estimates only)\n"
+            "  --summary   SWEEP.yaml…: per sweep and for all of them into one OUT, the cells,\n"
+            "              runs, trainings and rank time with every cell apart and with shared\n"
+            "              work (same key, same training key) done once\n\n"
             "Before planning, the set-up is checked: data.root, every dataset folder and split\n"
             "file (cross-dataset and domain-generalisation targets too), every listed image,\n"
             "method options against the model (depth, rep_layers, n_ctx with ctx_init), the\n"
@@ -145,9 +148,64 @@ static int show_config_(Sweep *s, const char *id) {
     return 2;
 }
 
+/* --summary A.yaml B.yaml …: each sweep's cells, runs, trainings and rank time apart and with
+ * shared work done once, then all of them planned together into one OUT (runs shared by key and
+ * trainings by training key across the sweeps too) */
+static int summary_(char **paths, int n, int no_data, int quick) {
+    Sweep *s = cg_calloc((size_t)n, sizeof *s);
+    int rc = 0, loaded = 0;
+    for (int k = 0; k < n && !rc; k++, loaded++) {
+        ClipConfig cfg;
+        if (sweep_load(&s[k], paths[k])) rc = fprintf(stderr, "%s\n", cg_error()) ? 2 : 2;
+        else if (no_data ? (sweep_check_files(&s[k]) || grid_model_config(s[k].weights, &cfg))
+                         : preflight(&s[k], quick, &cfg, stderr) != 0)
+            rc = 2, no_data ? fprintf(stderr, "%s\n", cg_error()) : 0;
+        else if (run_keys_compute(&s[k], NULL, no_data)) rc = 2, fprintf(stderr, "%s\n", cg_error());
+        else grid_estimate(&s[k], &cfg, no_data ? NULL : s[k].data_root);
+    }
+    char a[32], b[32];
+    printf("%-24s %7s %7s %10s %14s %14s %7s\n", "sweep", "cells", "runs", "trainings",
+           "cells apart", "shared once", "saved");
+    double all_alone = 0, all_shared = 0;
+    int all_cells = 0, all_runs = 0, all_train = 0, cap = 0;
+    const SweepCell **seen = NULL;
+    for (int k = 0; !rc && k <= n; k++) {
+        int cells = 0, runs = 0, trains = 0;
+        double alone = 0, shared = 0;
+        for (int q = (k == n ? 0 : k); q < (k == n ? n : k + 1); q++)
+            for (int i = 0; i < s[q].n_cells; i++) {
+                const SweepCell *c = &s[q].cells[i];
+                cells++, alone += c->cost_alone;
+                int new_key = 1, new_train = c->tkey[0] != 0;
+                for (int j = 0; j < runs && new_key; j++) new_key = strcmp(seen[j]->key, c->key) != 0;
+                if (!new_key) continue;
+                for (int j = 0; j < runs && new_train; j++) new_train = strcmp(seen[j]->tkey, c->tkey) != 0;
+                if (runs == cap) cap = cap ? 2 * cap : 256, seen = cg_realloc(seen, (size_t)cap * sizeof *seen);
+                seen[runs++] = c;
+                trains += new_train;
+                shared += c->cost_alone - (c->tkey[0] && !new_train ? c->train_cost : 0);
+            }
+        if (k == n) all_cells = cells, all_runs = runs, all_train = trains, all_alone = alone, all_shared = shared;
+        else
+            printf("%-24s %7d %7d %10d %14s %14s %6.1f%%\n", s[k].name, cells, runs, trains,
+                   cli_duration(alone, a, sizeof a), cli_duration(shared, b, sizeof b),
+                   alone > 0 ? 100 * (1 - shared / alone) : 0);
+    }
+    if (!rc)
+        printf("%-24s %7d %7d %10d %14s %14s %6.1f%%\n", "all, into one OUT", all_cells,
+               all_runs, all_train, cli_duration(all_alone, a, sizeof a),
+               cli_duration(all_shared, b, sizeof b),
+               all_alone > 0 ? 100 * (1 - all_shared / all_alone) : 0);
+    free(seen);
+    for (int k = 0; k < loaded; k++) sweep_free(&s[k]);
+    free(s);
+    return rc;
+}
+
 int cmd_plan(int argc, char **argv) {
     const char *path = NULL, *out = NULL, *show = NULL;
-    int ranks = env_ranks_(), quick = 0, no_data = 0;
+    int ranks = env_ranks_(), quick = 0, no_data = 0, summary = 0, n_paths = 0;
+    char *paths[16];
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return plan_usage(stdout), 0;
         if (!strcmp(argv[i], "--ranks") && i + 1 < argc) {
@@ -161,12 +219,16 @@ int cmd_plan(int argc, char **argv) {
         else if (!strcmp(argv[i], "--config") && i + 1 < argc) show = argv[++i];
         else if (!strcmp(argv[i], "--quick")) quick = 1;
         else if (!strcmp(argv[i], "--no-data")) no_data = 1;
+        else if (!strcmp(argv[i], "--summary")) summary = 1;
+        else if (summary && argv[i][0] != '-') paths[n_paths < 16 ? n_paths++ : 15] = argv[i];
         else if (argv[i][0] == '-' || path) {
             fprintf(stderr, "clipgrid plan: unexpected argument '%s'\n\n", argv[i]);
             plan_usage(stderr);
             return 2;
         } else path = argv[i];
     }
+    if (summary && path) paths[n_paths < 16 ? n_paths++ : 15] = (char *)path;
+    if (summary) return n_paths ? summary_(paths, n_paths, no_data, quick) : (plan_usage(stderr), 2);
     if (!path) return plan_usage(stderr), 2;
     Sweep s;
     ClipConfig cfg;

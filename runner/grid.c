@@ -158,6 +158,8 @@ void grid_estimate(Sweep *s, const ClipConfig *cfg, const char *data_root) {
         SweepCell *c = &s->cells[i];
         c->flops = grid_cell_flops(cfg, c, data_root);
         c->cost = c->cost_alone = c->flops / GRID_FLOPS_PER_SECOND * METHOD_FACTOR[c->method];
+        c->train_cost = cell_train_flops_(cfg, c, data_root) / GRID_FLOPS_PER_SECOND *
+                        METHOD_FACTOR[c->method];
         /* the training of an earlier run with the same training key is done once */
         for (int j = 0; c->tkey[0] && j < i; j++)
             if (s->cells[j].first == j && strcmp(s->cells[j].key, c->key) &&

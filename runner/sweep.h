@@ -85,6 +85,7 @@ typedef struct {
                                 evaluation items; "" for zero-shot): cells with one tkey and
                                 different keys train once (cross-dataset and DG on ImageNet) */
     double cost_alone;       /* the estimate without shared work (runner/grid.c) */
+    double train_cost;       /* the training part of cost_alone */
 } SweepCell;
 
 typedef struct {
