@@ -15,6 +15,7 @@
 #include "results/run_file.h"
 #include "results/run_state.h"
 #include "runner/cli.h"
+#include "runner/feature_cache.h"
 #include "runner/preflight.h"
 #include "runner/provenance.h"
 #include "runner/run_key.h"
@@ -35,7 +36,9 @@ static void run_usage(FILE *f) {
             "  --progress S      seconds between progress lines (default 10)\n"
             "  --retry-failed    run again the runs recorded as failed\n"
             "  --quick           skip the check that every listed image is present\n"
-            "  --verbose         also print the scheduler's and start-up's timings\n\n"
+            "  --verbose         also print the scheduler's and start-up's timings\n"
+            "  --no-feature-cache  every run computes its test images' features itself (the\n"
+            "                    cache OUT/features serves zero-shot, CoOp and CoCoOp runs)\n\n"
             "OUT holds runs/ (one HDF5 file per finished run), results.h5 (all runs and an /index\n"
             "table), logs/ (one log per run), grid.json, state/ (running runs) and ckpt/.\n"
             "Exit status: 0 every run done (or stopped by a signal), 1 some runs failed or an\n"
@@ -151,7 +154,7 @@ static int prepare_out_(const RunWorld *w, Sweep *s, int retry, int *lock_fd,
         rc = mkdirs_(s->output) || out_lock(s->output, lock_fd) ? -1 : 0;
         if (!rc && provenance_console_start(s->output))
             fprintf(stderr, "clipgrid: warning: %s\n", cg_error());
-        if (!rc) shared_training_reset(s->output);
+        if (!rc) shared_training_reset(s->output), feature_cache_reset(s->output);
         if (!rc)
             rc = run_state_reset(s->output) || grid_model_config(s->weights, &cfg) ||
                  run_keys_compute(s, s->output, 0) ? -1 : 0;
@@ -295,7 +298,8 @@ int run_sweep(RunWorld *w, const RunOptions *o) {
     Progress *pr = NULL;
     if (w->rank == 0 && n) pr = progress_start(s.output, &s, todo, o->progress_interval);
     RunCtx rc = {.s = &s, .out = s.output, .clip = &nw.model, .tok = tok, .w = w,
-                 .loader_threads = s.loader_threads, .last_aggregate = cg_now()};
+                 .loader_threads = s.loader_threads, .last_aggregate = cg_now(),
+                 .feature_cache = !o->no_feature_cache};
     ph.sched = cg_now();
     sched_run(&s, order, n, &plan, w, run_cell, &rc, &rc.sched_seconds, &rc.sched_takes);
     ph.runs = cg_now();
@@ -326,6 +330,7 @@ int cmd_run(int argc, char **argv) {
         else if (!strcmp(a, "--retry-failed")) o.retry_failed = 1;
         else if (!strcmp(a, "--quick")) o.quick = 1;
         else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) o.verbose = 1;
+        else if (!strcmp(a, "--no-feature-cache")) o.no_feature_cache = 1;
         else if (a[0] == '-' || o.sweep_path) {
             fprintf(stderr, "clipgrid run: unexpected argument '%s'\n\n", a);
             return run_usage(stderr), 2;

@@ -20,6 +20,7 @@
 #include "results/run_file.h"
 #include "results/run_state.h"
 #include "runner/comm_nccl.h"
+#include "runner/feature_cache.h"
 #include "runner/provenance.h"
 #include "runner/run_key.h"
 #include "runner/runner.h"
@@ -44,6 +45,7 @@ typedef struct {
     char *ckpt;
     RunningMarker marker;
     int claimed;             /* this run trains for its training key (shared_training.h) */
+    FeatureCache fc;         /* frozen test features (feature_cache.h) */
     char *params_state;      /* evaluate from this trained state instead of training */
 } Cell;
 
@@ -232,6 +234,14 @@ static void meta_(Cell *x, RunMeta *m, double t0, double t1) {
     }
 }
 
+static float *features_get_(void *ctx, int set, size_t n, int E, int *have) {
+    return feature_cache_get(&((Cell *)ctx)->fc, set, n, E, have);
+}
+
+static void features_put_(void *ctx, int set, const float *rows, size_t n, int E) {
+    feature_cache_put(&((Cell *)ctx)->fc, set, rows, n, E);
+}
+
 static void train_(Cell *x, TrainResult *res) {
     RunCtx *rc = x->rc;
     const SweepCell *c = x->c;
@@ -248,7 +258,17 @@ static void train_(Cell *x, TrainResult *res) {
         .ckpt_save = ckpt_save_, .ckpt_load = ckpt_load_, .on_epoch = on_epoch_,
         .log = log_line_, .stop = signals_stop_flag(), .on_trained = on_trained_,
     };
+    if (rc->feature_cache) {
+        x->fc = (FeatureCache){.out = rc->out, .weights_digest = rc->s->weights_digest,
+                               .precision = c->mc.precision, .test_batch = c->mc.test_batch,
+                               .image_res = rc->clip->cfg.image_res, .data = &rd,
+                               .stop = signals_stop_flag()};
+        job.features_get = features_get_, job.features_put = features_put_;
+    }
     train_run(&job, res);
+    if (x->fc.hits + x->fc.misses)
+        logf_(x, "frozen test features: %d set%s from OUT/features, %d computed and stored",
+              x->fc.hits, x->fc.hits == 1 ? "" : "s", x->fc.misses);
     run_data_free(&rd);
 }
 

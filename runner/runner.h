@@ -113,6 +113,7 @@ typedef struct {
     int sched_takes;
     double book_seconds;             /* per-run bookkeeping outside train_run (data, files) */
     double last_aggregate;           /* world rank 0: when results.h5 was last rebuilt */
+    int feature_cache;               /* use OUT/features (runner/feature_cache.h) */
 } RunCtx;
 
 /* SchedCellFn: prepare the data, train and evaluate, write the run file (rank 0 of the group),
@@ -131,6 +132,7 @@ typedef struct {
     int retry_failed;        /* rerun the runs recorded as failed */
     int quick;               /* preflight without the stat of every image */
     int verbose;             /* diagnostics: scheduler µs per run, start-up phases */
+    int no_feature_cache;    /* compute every run's test features itself */
     /* demo: replace the sweep's model and data paths */
     const char *weights, *data_root;
 } RunOptions;

@@ -71,4 +71,22 @@ n=$(grep -l "evaluating the trained parameters" mpi/logs/*.log | wc -l)
 same=0
 for f in one/runs/*.h5; do h5diff "$f" "mpi/runs/${f#one/runs/}" /evals /evals >/dev/null && same=$((same+1)); done
 [ "$same" = 10 ]; check "mpirun -np 2: the 10 runs' evaluations equal the single-rank sweep's ($same)" $?
+# ---- frozen test features: computed once per OUT, bitwise equal to recomputing -------------------------
+timeout 300 "$CLIPGRID" run xg.yaml -o nocache --no-feature-cache --progress 1000 >nocache.out 2>&1; rc=$?
+same=0
+for f in one/runs/*.h5; do h5diff "$f" "nocache/runs/${f#one/runs/}" /evals /evals >/dev/null && same=$((same+1)); done
+[ "$rc" = 0 ] && [ "$same" = 10 ] && [ ! -d nocache/features ]
+check "frozen-feature cache: every evaluation (accuracies, counts, per-class) bitwise equal without it ($same of 10)" $?
+nf=$(ls one/features/*.f32 | wc -l)
+computed=$(grep -ho "[0-9]* computed and stored" one/logs/*.log | awk '{s += $1} END {print s}')
+reused=$(grep -ho "[0-9]* sets* from OUT/features" one/logs/*.log | awk '{s += $1} END {print s}')
+[ "$nf" = 15 ] && [ "$computed" = 15 ] && [ "$reused" -gt 0 ]
+check "one cache per evaluation set (15: imagenet shared by both settings, 10 + 4 targets), each computed once, reused $reused times" $?
+timeout 300 "${MPIRUN[@]}" -np 3 "$CLIPGRID" run xg.yaml -o np3 --progress 1000 >np3.out 2>&1; rc=$?
+nf=$(ls np3/features/*.f32 | wc -l)
+computed=$(grep -ho "[0-9]* computed and stored" np3/logs/*.log | awk '{s += $1} END {print s}')
+same=0
+for f in one/runs/*.h5; do h5diff "$f" "np3/runs/${f#one/runs/}" /evals /evals >/dev/null && same=$((same+1)); done
+[ "$rc" = 0 ] && [ "$nf" = 15 ] && [ "$computed" = 15 ] && [ -z "$(ls np3/features | grep -v '\.f32$')" ] && [ "$same" = 10 ]
+check "mpirun -np 3: each of the 15 caches computed once ($computed), no claim or partial file left, evaluations equal ($same of 10) (rc $rc)" $?
 exit $fail
