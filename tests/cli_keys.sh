@@ -38,6 +38,8 @@ ${3:-}
 YAML
 }
 key_of() { tr -d '\n ' <"$1/grid.json" | tr '{' '\n' | grep "\"id\":\"$2\"" | sed 's/.*"key":"\([0-9a-f]*\)".*/\1/'; }
+# the training key of a cell: checkpoints are named by it
+tkey_of() { tr -d '\n ' <"$1/grid.json" | tr '{' '\n' | grep "\"id\":\"$2\"" | sed 's/.*"training_key":"\([0-9a-f]*\)".*/\1/'; }
 run() { timeout 120 "$CLIPGRID" run "$1" -o out --progress 1000 >"$2" 2>&1; }
 sweep a 0.002 >a.yaml
 run a.yaml r1.out; rc=$?
@@ -120,13 +122,13 @@ sweep a 0.004 "overrides:
 timeout 120 "$CLIPGRID" run a.yaml -o out --progress 1000 >t1.out 2>&1 &
 job=$!
 long=""
-for i in $(seq 600); do long=$(key_of out base2new/coop/eurosat/shots2/seed1); [ -n "$long" ] && [ -f "out/ckpt/$long.h5" ] && break; sleep 0.05; done
+for i in $(seq 600); do long=$(tkey_of out base2new/coop/eurosat/shots2/seed1); [ -n "$long" ] && [ -f "out/ckpt/$long.h5" ] && break; sleep 0.05; done
 kill -TERM $job; wait $job
 [ -f "out/ckpt/$long.h5" ]; check "SIGTERM: the long run checkpointed" $?
 sed -i 's/lr: 0.004/lr: 0.003/' a.yaml
 run a.yaml t2.out; rc=$?
-new=$(key_of out base2new/coop/eurosat/shots2/seed1)
-[ "$rc" = 0 ] && [ "$new" != "$long" ] && ! grep -q "resumed from" "out/logs/$new.log" && [ -f "out/ckpt/$long.h5" ]
+new=$(key_of out base2new/coop/eurosat/shots2/seed1); newt=$(tkey_of out base2new/coop/eurosat/shots2/seed1)
+[ "$rc" = 0 ] && [ "$newt" != "$long" ] && ! grep -q "resumed from" "out/logs/$new.log" && [ -f "out/ckpt/$long.h5" ]
 check "lr changed after SIGTERM: a new key, the old checkpoint not used (kept until gc) (rc $rc)" $?
 lrmax=$(h5dump -d /curves/lr "out/runs/$new.h5" | sed -n 's/^ *([0-9]*): *//p' | tr ',' '\n' | sort -g | tail -1 | tr -d ' ')
 h5dump -a /config "out/runs/$new.h5" | grep -q '"lr": 0.003' && [ "$lrmax" = 0.003 ]
@@ -136,7 +138,7 @@ check "the result's config (lr 0.003) and its curves (max lr $lrmax) agree" $?
 timeout 120 "$CLIPGRID" run a.yaml -o seg --progress 1000 >seg1.out 2>&1 &
 job=$!
 k=""
-for i in $(seq 600); do k=$(key_of seg base2new/coop/eurosat/shots2/seed1 2>/dev/null); [ -n "$k" ] && [ -f "seg/ckpt/$k.h5" ] && break; sleep 0.05; done
+for i in $(seq 600); do k=$(key_of seg base2new/coop/eurosat/shots2/seed1 2>/dev/null); t=$(tkey_of seg base2new/coop/eurosat/shots2/seed1 2>/dev/null); [ -n "$t" ] && [ -f "seg/ckpt/$t.h5" ] && break; sleep 0.05; done
 sleep 1; kill -TERM $job; wait $job
 timeout 120 "$CLIPGRID" run a.yaml -o seg --progress 1000 >seg2.out 2>&1; rc=$?
 attr() { h5dump -a "/$2" "$1" | sed -n 's/^ *(0): *//p'; }

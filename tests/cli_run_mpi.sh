@@ -86,6 +86,8 @@ same_metrics() {
 runs_in() { ls "$1/runs" | grep -c '\.h5$'; }
 # key_of OUT ID: the run key of a cell (run files, checkpoints and logs are named by it)
 key_of() { tr -d '\n ' <"$1/grid.json" | tr '{' '\n' | grep "\"id\":\"$2\"" | sed 's/.*"key":"\([0-9a-f]*\)".*/\1/'; }
+# tkey_of OUT ID: its training key (checkpoints are named by it)
+tkey_of() { tr -d '\n ' <"$1/grid.json" | tr '{' '\n' | grep "\"id\":\"$2\"" | sed 's/.*"training_key":"\([0-9a-f]*\)".*/\1/'; }
 pids_of() { awk '/^ *rank +host/ {t=1; next} t && $4 ~ /^[0-9]+\/[0-9]+$/ {print $3; next} t {t=0}' "$1"; }
 ranks_that_ran() { grep -ho "rank [0-9]* on" "$1"/logs/*.log | sort -u | wc -l; }
 
@@ -128,13 +130,14 @@ got="$(ranks_of m3 coop) $(ranks_of m3 maple) $(ranks_of m3 zsclip) $(ranks_of m
 [ "$got" = "3 2 1 1" ]; check "mixed on 3 ranks: coop 3, maple 2, zsclip and cocoop 1 ($got)" $?
 
 # ---- kill -9 in the middle, then the same command ---------------------------------------------------
-long=$(key_of np1 base2new/coop/eurosat/shots4/seed1)
+long=$(key_of np1 base2new/coop/eurosat/shots4/seed1)      # its run file and log
+longt=$(tkey_of np1 base2new/coop/eurosat/shots4/seed1)    # its checkpoint
 interrupted() { # out-dir, signal: start np 2, wait for the long run's first checkpoint, signal
   local out=$1 sig=$2
   timeout 120 "${MPIRUN[@]}" -np 2 "$CLIPGRID" run s.yaml -o "$out" --progress 100 >"$out.out" 2>&1 &
   local job=$! i
-  for i in $(seq 600); do [ -f "$out/ckpt/$long.h5" ] && break; sleep 0.05; done
-  [ -f "$out/ckpt/$long.h5" ] || echo "  no checkpoint appeared" >&2
+  for i in $(seq 600); do [ -f "$out/ckpt/$longt.h5" ] && break; sleep 0.05; done
+  [ -f "$out/ckpt/$longt.h5" ] || echo "  no checkpoint appeared" >&2
   if [ "$sig" = KILL ]; then
     local pid=$(grep -o '"pid": *[0-9]*' "$out/state/base2new_coop_eurosat_shots4_seed1.running" | grep -o '[0-9]*$')
     kill -KILL "$pid"
@@ -147,19 +150,19 @@ interrupted() { # out-dir, signal: start np 2, wait for the long run's first che
 }
 interrupted k9 KILL; rc=$?
 [ "$rc" != 0 ]; check "kill -9 of the rank running a run: the job ends (rc $rc)" $?
-[ ! -f "k9/runs/$long.h5" ] && [ -f "k9/ckpt/$long.h5" ]; check "kill -9: the run is unfinished, its checkpoint is there" $?
+[ ! -f "k9/runs/$long.h5" ] && [ -f "k9/ckpt/$longt.h5" ]; check "kill -9: the run is unfinished, its checkpoint is there" $?
 timeout 120 "${MPIRUN[@]}" -np 2 "$CLIPGRID" run s.yaml -o k9 --progress 100 >k9b.out 2>&1
 rc=$?; check "kill -9: the same command again: exit 0 (rc $rc)" $rc
 [ "$(runs_in k9)" = 14 ]; check "kill -9: every run present exactly once ($(runs_in k9) files)" $?
 h5ls k9/results.h5/index | grep -q "Dataset {14"; check "kill -9: results.h5 /index has 14 rows" $?
 grep -q "resumed from" "k9/logs/$long.log"; check "kill -9: the run resumed from its checkpoint" $?
 n=$(same_metrics np1 k9 0); ok=$?; check "kill -9: metrics of all $n runs equal to the uninterrupted sweep" $ok
-[ ! -e "k9/ckpt/$long.h5" ]; check "kill -9: the checkpoint is removed once the run is done" $?
+[ ! -e "k9/ckpt/$longt.h5" ]; check "kill -9: the checkpoint is removed once the run is done" $?
 
 interrupted st TERM; rc=$?
 check "SIGTERM to every rank: exit 0 (rc $rc)" $rc
 grep -q "stopped by signal" st.out; check "SIGTERM: 'stopped by signal' reported" $?
-[ ! -f "st/runs/$long.h5" ] && [ -f "st/ckpt/$long.h5" ]; check "SIGTERM: the run checkpointed, not recorded" $?
+[ ! -f "st/runs/$long.h5" ] && [ -f "st/ckpt/$longt.h5" ]; check "SIGTERM: the run checkpointed, not recorded" $?
 timeout 120 "${MPIRUN[@]}" -np 2 "$CLIPGRID" run s.yaml -o st --progress 100 >stb.out 2>&1
 rc=$?; check "SIGTERM: the same command again: exit 0 (rc $rc)" $rc
 [ "$(runs_in st)" = 14 ]; check "SIGTERM: every run present exactly once ($(runs_in st) files)" $?
