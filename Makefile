@@ -79,7 +79,8 @@ BLAS_FROM   := $(BLAS_L_$(BLAS)) (pkg-config does not know $(BLAS_PC_$(BLAS)))
 endif
 
 # the libraries every Linux distribution packages: pkg-config, else the plain -l name
-OTHER_PKGS := yaml-0.1 libjpeg libpng zlib libpcre2-8 jansson plplot
+OTHER_PKGS := yaml-0.1 libjpeg libpng zlib libpcre2-8 jansson plplot libcrypto
+lib_libcrypto := -lcrypto
 lib_plplot := -lplplot
 lib_yaml-0.1 := -lyaml
 lib_libjpeg := -ljpeg
@@ -170,7 +171,18 @@ TESTS    += $(BUILD)/tests/test_cuda_host_products
 endif
 
 .PHONY: all deps test test-multinode bench clean cuda-host-check check-layers fuzz fuzz-ci \
-        fuzz-build fuzz-seeds
+        fuzz-build fuzz-seeds FORCE
+
+# the program's version (git describe), compiled into runner/version.c; the header is rewritten
+# only when the text changes, so an unchanged tree rebuilds nothing
+GIT_VERSION := $(shell git describe --always --dirty --tags 2>/dev/null || echo unknown)
+$(BUILD)/version.h: FORCE
+	@mkdir -p $(BUILD)
+	@echo '#define CLIPGRID_GIT_DESCRIBE "$(GIT_VERSION)"' > $@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@
+	@rm -f $@.tmp
+$(BUILD)/runner/version.o: $(BUILD)/version.h
+$(BUILD)/runner/version.o: CFLAGS += -I$(BUILD)
 all: deps $(BUILD)/clipgrid $(TESTS) $(BENCHES)
 
 deps:

@@ -216,7 +216,7 @@ int results_report(const char *results_h5, const char *html_path, const char *fi
     fputs("</code> — <a href=\"#tables\">tables</a> · <a href=\"#figures\">figures</a> · <a href=\"#failed\">"
           "failed runs</a> · <a href=\"#provenance\">provenance</a> · <a href=\"#compute\">compute</a></p>\n", f);
     fputs("<h2 id=\"tables\">Tables</h2>\n", f);
-    TableOptions to = {"html", NULL, 0, 0, *stats};
+    TableOptions to = {"html", NULL, 0, 0, *stats, NULL, 0};
     int rc = 0;
     if (results_table_print_opts(f, results_h5, &to) != 0) fputs("<p>No finished run: no table.</p>\n", f);
     rc = figures(f, &pr, fig_dir);

@@ -75,13 +75,27 @@ static int write_meta(hid_t f, const RunMeta *m, const TrainResult *r) {
     rc |= h5w_attr_str(f, "config", m->config_json ? m->config_json : "{}");
     rc |= h5w_attr_f64(f, "start_time", m->start_time);
     rc |= h5w_attr_f64(f, "end_time", m->end_time);
-    rc |= h5w_attr_f64(f, "wall_seconds", m->end_time - m->start_time);
-    rc |= h5w_attr_f64(f, "train_seconds", r->train_seconds);
+    rc |= h5w_attr_f64(f, "wall_seconds", m->end_time - m->start_time + m->prior_wall);
+    rc |= h5w_attr_f64(f, "train_seconds", r->train_seconds + m->prior_train);
     rc |= h5w_attr_f64(f, "eval_seconds", r->eval_seconds);
     rc |= h5w_attr_f64(f, "cost_estimate", m->cost_estimate);
     rc |= h5w_attr_i64(f, "n_params", (int64_t)r->n_params);
     rc |= h5w_attr_i64(f, "steps", (int64_t)r->steps);
     rc |= h5w_attr_i32(f, "epochs", r->epochs);
+    rc |= h5w_attr_str(f, "key", m->key);
+    rc |= h5w_attr_str(f, "key_document", m->key_document ? m->key_document : "");
+    rc |= h5w_attr_str(f, "weights_sha256", m->weights_sha256);
+    rc |= h5w_attr_str(f, "vocab_sha256", m->vocab_sha256);
+    rc |= h5w_attr_str(f, "train_items_sha256", m->train_items);
+    rc |= h5w_attr_str(f, "eval_items_sha256", m->eval_items);
+    rc |= h5w_attr_str(f, "program_version", m->version);
+    rc |= h5w_attr_i32(f, "numerics_version", m->numerics);
+    rc |= h5w_attr_i64(f, "n_train_images", (int64_t)m->n_train);
+    rc |= h5w_attr_i32(f, "short_classes", m->short_classes);
+    rc |= h5w_attr_f64(f, "segments_wall_seconds", m->prior_wall);
+    rc |= h5w_attr_str(f, "training_key", m->tkey);
+    rc |= h5w_attr_str(f, "params_file", m->params);
+    rc |= h5w_attr_i32(f, "evaluated_from_saved_params", m->from_saved);
     return rc ? -1 : 0;
 }
 
@@ -165,7 +179,7 @@ int run_file_write(const char *out_dir, const RunMeta *meta, const TrainResult *
     }
     char *runs = runs_path(out_dir, "", "", "");
     if (make_dir(out_dir) || make_dir(runs)) { free(runs); return -1; }
-    char *name = run_file_name(meta->id);
+    char *name = run_file_name(meta->key[0] ? meta->key : meta->id);  /* runs/<key>.h5 */
     char *tmp = runs_path(out_dir, ".", name, ".tmp");
     char *final = runs_path(out_dir, "", name, "");
     int rc = write_file(tmp, meta, res);

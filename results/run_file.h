@@ -36,6 +36,19 @@ typedef struct {
     double cost_estimate; /* the planner's estimate (seconds) */
     char variant[48];     /* "" for one config per method; else a label that tells two configs of
                              the same method apart in tables (e.g. "ctx16"); tables group by it */
+    /* provenance (issue 12; NULL / "" / 0 when unknown) */
+    char key[24];         /* the run key: the file is runs/<key>.h5 */
+    char *key_document;   /* the JSON the key digests */
+    char weights_sha256[65], vocab_sha256[65], train_items[65], eval_items[65];
+    char version[64];     /* the program's git describe */
+    int numerics;         /* CLIPGRID_NUMERICS_VERSION */
+    long n_train;         /* training images actually used */
+    int short_classes;    /* classes that had fewer than `shots` training images */
+    double prior_wall;    /* wall seconds of earlier segments (a resumed run) */
+    double prior_train;   /* train seconds of earlier segments */
+    char tkey[24];        /* the training key ("" for zero-shot) */
+    char params[64];      /* "params/<tkey>.safetensors": the learned parameters in OUT */
+    int from_saved;       /* 1: evaluated from the trained state of another run (no training) */
 } RunMeta;
 
 /* the on-disk file name of a run id (no directory): characters other than [A-Za-z0-9._+=-]
@@ -55,6 +68,7 @@ int results_aggregate(const char *out_dir);
 
 typedef struct {
     char id[160];
+    char key[24];         /* the run key ("" in files of older versions) */
     char group[192];      /* the run's group in results.h5: "/runs/<stem>" */
     char sweep[64], setting[32], dataset[32], method[16], variant[48];
     int32_t seed, shots;

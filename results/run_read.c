@@ -23,6 +23,7 @@
 hid_t run_index_mem_type(void) {
     hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(RunIndexRow));
     STR(RunIndexRow, id);
+    STR(RunIndexRow, key);
     STR(RunIndexRow, group);
     STR(RunIndexRow, sweep);
     STR(RunIndexRow, setting);
@@ -112,6 +113,7 @@ static int read_meta(hid_t f, RunIndexRow *r) {
     double v[14];
     rc |= attr_str(f, "/", "id", r->id, sizeof r->id, 1);
     rc |= attr_str(f, "/", "sweep", r->sweep, sizeof r->sweep, 0);
+    rc |= attr_str(f, "/", "key", r->key, sizeof r->key, 0);
     rc |= attr_str(f, "/", "setting", r->setting, sizeof r->setting, 1);
     rc |= attr_str(f, "/", "dataset", r->dataset, sizeof r->dataset, 1);
     rc |= attr_str(f, "/", "method", r->method, sizeof r->method, 1);

@@ -52,8 +52,9 @@ int grid_file_write(const char *out_dir, const char *sweep, const GridCell *cell
     json_t *arr = json_array();
     for (int i = 0; i < n; i++) {
         const GridCell *c = &cells[i];
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:f}",
-            "id", c->id, "setting", c->setting, "dataset", c->dataset, "method", c->method,
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:f}",
+            "id", c->id, "key", c->key, "training_key", c->tkey, "setting", c->setting,
+            "dataset", c->dataset, "method", c->method,
             "variant", c->variant, "seed", c->seed, "shots", c->shots, "ranks", c->ranks,
             "cost_estimate", c->cost_estimate));
     }
@@ -92,6 +93,8 @@ static int parse_cell(json_t *o, GridCell *c) {
         rc |= get_str(o, "dataset", c->dataset, sizeof c->dataset, 1);
         rc |= get_str(o, "method", c->method, sizeof c->method, 1);
         rc |= get_str(o, "variant", c->variant, sizeof c->variant, 0);
+        rc |= get_str(o, "key", c->key, sizeof c->key, 0);
+        rc |= get_str(o, "training_key", c->tkey, sizeof c->tkey, 0);
         rc |= get_num(o, "seed", &seed, 1);
         rc |= get_num(o, "shots", &shots, 0);
         rc |= get_num(o, "ranks", &ranks, 0);
@@ -166,8 +169,8 @@ int run_state_write(const char *out_dir, RunningMarker *m) {
     if (!m->pid) m->pid = (long)getpid();
     m->update_time = wall_now();
     if (m->start_time <= 0) m->start_time = m->update_time;
-    json_t *o = json_pack("{s:s, s:s, s:I, s:i, s:i, s:s, s:f, s:f, s:i, s:i, s:f}",
-        "id", m->id, "host", m->host, "pid", (json_int_t)m->pid, "rank", m->rank,
+    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:i, s:i, s:s, s:f, s:f, s:i, s:i, s:f}",
+        "id", m->id, "key", m->key, "host", m->host, "pid", (json_int_t)m->pid, "rank", m->rank,
         "ranks", m->ranks, "device", m->device, "start_time", m->start_time,
         "update_time", m->update_time, "epoch", m->epoch, "epochs", m->epochs,
         "cost_estimate", m->cost_estimate);
@@ -225,6 +228,7 @@ static int parse_marker(const char *path, RunningMarker *m) {
     int rc = !json_is_object(o);
     if (!rc) {
         rc |= get_str(o, "id", m->id, sizeof m->id, 1);
+        rc |= get_str(o, "key", m->key, sizeof m->key, 0);
         rc |= get_str(o, "host", m->host, sizeof m->host, 1);
         rc |= get_num(o, "pid", &pid, 1);
         rc |= get_num(o, "rank", &rank, 0);

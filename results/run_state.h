@@ -22,6 +22,9 @@ typedef struct {
     int seed, shots;
     int ranks;              /* ranks of the run's group */
     double cost_estimate;   /* the planner's estimate, seconds */
+    char key[24];           /* the run key (runner/run_key.h): the run file is runs/<key>.h5;
+                               "" in grid files of older versions (then runs/<id name>.h5) */
+    char tkey[24];          /* the training key (checkpoints, params/): "" for zero-shot */
 } GridCell;
 
 typedef struct {
@@ -38,6 +41,7 @@ void grid_file_free(GridFile *g);
 
 typedef struct {
     char id[160];
+    char key[24];           /* the run key ("" from older versions) */
     char host[64];          /* "" → gethostname() on write */
     long pid;               /* 0 → getpid() on write */
     int rank;               /* world rank of the group's first rank */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "results/select.h"
 
 static double wall_now(void) {
     struct timeval tv;
@@ -24,18 +25,11 @@ static int is_dir(const char *p) {
     return stat(p, &s) == 0 && S_ISDIR(s.st_mode);
 }
 
-static void add_finished(SweepStatus *st, const RunIndexRow *r) {
-    int n = st->n_done + st->n_failed;
-    st->finished = cg_realloc(st->finished, (size_t)(n + 1) * sizeof *r);
-    st->finished[n] = *r;
-    if (!strcmp(r->status, "done")) st->n_done++;
-    else st->n_failed++;
-}
-
-/* finished runs from OUT/runs, or from results.h5 when there is no runs/ */
-static int collect_finished(SweepStatus *st) {
-    char *runs = cg_path_join(st->out_dir, "runs");
+/* every readable run file of OUT (runs/, or results.h5's /index when there is no runs/) */
+static int read_runs(const char *out_dir, RunIndexRow **rows, int *n) {
+    char *runs = cg_path_join(out_dir, "runs");
     int rc = 0;
+    *rows = NULL, *n = 0;
     if (is_dir(runs)) {
         DIR *d = opendir(runs);
         struct dirent *e;
@@ -46,19 +40,20 @@ static int collect_finished(SweepStatus *st) {
             RunIndexRow row;
             RunEvalRow *ev = NULL;
             int ne;
-            if (run_file_read(p, &row, &ev, &ne) == 0) add_finished(st, &row);
-            else fprintf(stderr, "clipgrid status: skipping %s\n", cg_error());
+            if (run_file_read(p, &row, &ev, &ne) == 0) {
+                *rows = cg_realloc(*rows, (size_t)(*n + 1) * sizeof row);
+                (*rows)[(*n)++] = row;
+            } else fprintf(stderr, "clipgrid status: skipping %s\n", cg_error());
             free(ev);
             free(p);
         }
         if (d) closedir(d);
     } else {
-        char *h5 = cg_path_join(st->out_dir, "results.h5");
+        char *h5 = cg_path_join(out_dir, "results.h5");
         if (access(h5, F_OK) == 0) {
             ResultsIndex ix;
             rc = results_index_read(h5, &ix);
-            for (int i = 0; !rc && i < ix.n_runs; i++) add_finished(st, &ix.runs[i]);
-            if (!rc) results_index_free(&ix);
+            if (!rc) *rows = ix.runs, *n = ix.n_runs, free(ix.evals);
         }
         free(h5);
     }
@@ -82,10 +77,15 @@ static void read_lock(SweepStatus *st) {
     fclose(f);
 }
 
-static int finished_index(const SweepStatus *st, const char *id) {
-    for (int i = 0; i < st->n_done + st->n_failed; i++)
-        if (!strcmp(st->finished[i].id, id)) return i;
+/* a grid cell's run among rows: by key, or by id for grids of older versions */
+static int row_of(const RunIndexRow *rows, int n, const GridCell *c) {
+    for (int i = 0; i < n; i++)
+        if (c->key[0] ? !strcmp(rows[i].key, c->key) : !strcmp(rows[i].id, c->id)) return i;
     return -1;
+}
+
+static int finished_index(const SweepStatus *st, const GridCell *c) {
+    return row_of(st->finished, st->n_finished, c);
 }
 
 static void collect_running(SweepStatus *st) {
@@ -96,24 +96,31 @@ static void collect_running(SweepStatus *st) {
         return;
     }
     st->running = cg_calloc((size_t)(n ? n : 1), sizeof *m);
+    int k = 0;
     for (int i = 0; i < n; i++) {
-        if (finished_index(st, m[i].id) >= 0) continue; /* ended between its file and unlink */
+        GridCell probe = {0};
+        snprintf(probe.id, sizeof probe.id, "%s", m[i].id);
+        snprintf(probe.key, sizeof probe.key, "%s", m[i].key);
+        if (finished_index(st, &probe) >= 0) continue; /* ended between its file and unlink */
         if (st->sweep_alive == 0) m[i].stale = 1;      /* no sweep holds OUT: nothing runs */
-        st->running[st->n_running + st->n_stale] = m[i];
-        if (m[i].stale) st->n_stale++;
-        else st->n_running++, st->busy_ranks += m[i].ranks > 0 ? m[i].ranks : 1;
+        st->running[k++] = m[i];
+        if (!m[i].stale) st->busy_ranks += m[i].ranks > 0 ? m[i].ranks : 1;
     }
+    st->n_markers = k;
     free(m);
 }
 
-static const RunningMarker *live_marker(const SweepStatus *st, const char *id) {
-    for (int i = 0; i < st->n_running + st->n_stale; i++)
-        if (!st->running[i].stale && !strcmp(st->running[i].id, id)) return &st->running[i];
+static const RunningMarker *live_marker(const SweepStatus *st, const GridCell *c) {
+    for (int i = 0; i < st->n_markers; i++) {
+        const RunningMarker *m = &st->running[i];
+        if (m->stale) continue;
+        if (c->key[0] && m->key[0] ? !strcmp(m->key, c->key) : !strcmp(m->id, c->id)) return m;
+    }
     return NULL;
 }
 
 static void estimate(SweepStatus *st) {
-    for (int i = 0; i < st->n_done + st->n_failed; i++) {
+    for (int i = 0; i < st->n_finished; i++) {
         const RunIndexRow *r = &st->finished[i];
         if (r->cost_estimate > 0 && r->wall_seconds > 0 && !strcmp(r->status, "done"))
             st->measured += r->wall_seconds, st->estimated += r->cost_estimate;
@@ -121,44 +128,115 @@ static void estimate(SweepStatus *st) {
     st->scale = st->estimated > 0 ? st->measured / st->estimated : 1;
     double left = 0, now = wall_now();
     for (int i = 0; i < st->n_pending; i++) left += st->pending[i]->cost_estimate * st->scale;
-    for (int i = 0; i < st->n_running + st->n_stale; i++) {
-        const RunningMarker *m = &st->running[i];
-        if (m->stale) continue;
-        double full = m->cost_estimate * st->scale, rest;
-        if (m->epochs > 0) rest = full * (1 - (double)m->epoch / m->epochs);
-        else rest = full - (now - m->start_time);
-        left += rest > 0 ? rest : 0;
-    }
+    for (int i = 0; i < st->n_markers; i++)
+        if (!st->running[i].stale) left += status_running_rest(&st->running[i], st->scale, now);
     st->left_rank_seconds = left;
 }
 
-int sweep_status_collect(const char *out, SweepStatus *st) {
-    memset(st, 0, sizeof *st);
+double status_running_rest(const RunningMarker *m, double scale, double now) {
+    double full = m->cost_estimate * scale, el = now - m->start_time;
+    int ranks = m->ranks > 0 ? m->ranks : 1;
+    double f = m->epochs > 0 ? (double)m->epoch / m->epochs : 0, rest;
+    if (el < 0) el = 0;
+    if (f > 0) {
+        rest = full * (1 - f);
+        double pace = el * ranks * (1 - f) / f;  /* rank seconds at its own pace */
+        if (pace > rest) rest = pace;
+    } else {
+        rest = full - el * ranks;
+        if (rest < 0.1 * full) rest = 0.1 * full;
+    }
+    return rest;
+}
+
+/* OUT itself, or OUT/results.h5; anything else (a typo, a parent folder) is an error */
+static int find_out(const char *out, SweepStatus *st) {
     if (is_dir(out)) snprintf(st->out_dir, sizeof st->out_dir, "%s", out);
     else {
-        char *d = cg_dirname(out);
-        snprintf(st->out_dir, sizeof st->out_dir, "%s", d);
-        free(d);
-        if (access(out, F_OK) != 0 && !is_dir(st->out_dir)) {
+        if (access(out, F_OK) != 0) {
             cg_error_set("%s: no such results file or output folder", out);
             return -1;
         }
+        char *d = cg_dirname(out);
+        snprintf(st->out_dir, sizeof st->out_dir, "%s", d);
+        free(d);
     }
-    int g = grid_file_read(st->out_dir, &st->grid);
-    if (g < 0) return -1;
-    st->have_grid = g == 0;
+    const char *marks[] = {"grid.json", "runs", "results.h5", NULL};
+    for (int i = 0; marks[i]; i++) {
+        char *p = cg_path_join(st->out_dir, marks[i]);
+        int there = access(p, F_OK) == 0;
+        free(p);
+        if (there) return 0;
+    }
+    cg_error_set("%s: not an output folder of clipgrid run (no grid.json, runs/ or results.h5 "
+                 "in it)", out);
+    return -1;
+}
+
+/* the selected grids as one list of cells */
+static int merge_grids(SweepStatus *st, const char *sweep, int all) {
+    GridFile *gs;
+    int n;
+    if (results_sweep_grids(st->out_dir, sweep, all, &gs, &n)) return -1;
+    st->n_sweeps = n;
+    st->have_grid = n > 0;
+    for (int g = 0; g < n; g++) st->grid.n += gs[g].n;
+    st->grid.cells = cg_calloc((size_t)(st->grid.n ? st->grid.n : 1), sizeof(GridCell));
+    int k = 0;
+    for (int g = 0; g < n; g++) {
+        memcpy(st->grid.cells + k, gs[g].cells, (size_t)gs[g].n * sizeof(GridCell));
+        k += gs[g].n;
+        size_t l = strlen(st->sweep);
+        snprintf(st->sweep + l, sizeof st->sweep - l, "%s%s", l ? ", " : "", gs[g].sweep);
+    }
+    snprintf(st->grid.sweep, sizeof st->grid.sweep, "%s", st->sweep);
+    results_sweep_grids_free(gs, n);
+    return 0;
+}
+
+int sweep_status_collect(const char *out, const char *sweep, int all, SweepStatus *st) {
+    memset(st, 0, sizeof *st);
+    if (find_out(out, st) || merge_grids(st, sweep, all)) return -1;
     st->n_grid = st->grid.n;
-    snprintf(st->sweep, sizeof st->sweep, "%s", st->grid.sweep);
-    if (collect_finished(st) != 0) return -1;
+    RunIndexRow *rows;
+    int n_rows;
+    if (read_runs(st->out_dir, &rows, &n_rows) != 0) return -1;
+    /* the grid's runs (each once); without a grid every run file counts */
+    unsigned char *used = cg_calloc((size_t)n_rows + 1, 1);
+    for (int i = 0; i < st->grid.n; i++) {
+        int r = row_of(rows, n_rows, &st->grid.cells[i]);
+        if (r >= 0) used[r] = 1;
+    }
+    st->finished = cg_calloc((size_t)n_rows + 1, sizeof *rows);
+    for (int i = 0; i < n_rows; i++)
+        if (used[i] || !st->have_grid) st->finished[st->n_finished++] = rows[i];
+        else st->n_other++;
+    free(used);
+    free(rows);
     read_lock(st);
     collect_running(st);
     st->pending = cg_calloc((size_t)(st->grid.n ? st->grid.n : 1), sizeof(GridCell *));
     for (int i = 0; i < st->grid.n; i++) {
-        const char *id = st->grid.cells[i].id;
-        if (finished_index(st, id) < 0 && !live_marker(st, id)) st->pending[st->n_pending++] = &st->grid.cells[i];
+        GridCell *c = &st->grid.cells[i];
+        int dup = 0;
+        for (int j = 0; j < i && !dup && c->key[0]; j++) dup = !strcmp(st->grid.cells[j].key, c->key);
+        st->n_keys += !dup;
+        int f = finished_index(st, c);
+        if (f >= 0) {
+            if (!strcmp(st->finished[f].status, "done")) st->n_done++;
+            else st->n_failed++;
+        } else if (live_marker(st, c)) st->n_running++;
+        else if (!dup) st->pending[st->n_pending++] = c;
+        else st->n_pending_shared++;
     }
+    if (!st->have_grid)
+        for (int i = 0; i < st->n_finished; i++) {
+            if (!strcmp(st->finished[i].status, "done")) st->n_done++;
+            else st->n_failed++;
+        }
+    for (int i = 0; i < st->n_markers; i++) st->n_stale += st->running[i].stale;
     /* markers carry no estimate of their own when the runner left it 0: take the grid's */
-    for (int i = 0; i < st->n_running + st->n_stale; i++)
+    for (int i = 0; i < st->n_markers; i++)
         for (int k = 0; k < st->grid.n && st->running[i].cost_estimate <= 0; k++)
             if (!strcmp(st->grid.cells[k].id, st->running[i].id))
                 st->running[i].cost_estimate = st->grid.cells[k].cost_estimate;
@@ -188,7 +266,7 @@ static const char *dur(double s, char *buf, size_t cap) {
 static void print_running(FILE *f, const SweepStatus *st) {
     double now = wall_now();
     char a[32], b[32];
-    for (int i = 0; i < st->n_running + st->n_stale; i++) {
+    for (int i = 0; i < st->n_markers; i++) {
         const RunningMarker *m = &st->running[i];
         fprintf(f, "  %-48s %s rank %d", m->id, m->host, m->rank);
         if (m->ranks > 1) fprintf(f, " (+%d ranks)", m->ranks - 1);
@@ -204,8 +282,14 @@ void sweep_status_print(FILE *f, const SweepStatus *st, int verbose) {
     char a[32], b[32];
     fprintf(f, "output  %s", st->out_dir);
     if (st->sweep[0]) fprintf(f, "   sweep %s", st->sweep);
-    if (st->have_grid) fprintf(f, "   %d cells in grid.json\n", st->n_grid);
+    if (st->have_grid)
+        fprintf(f, "   %d cells, %d runs (cells with one key share a run)\n", st->n_grid,
+                st->n_keys);
     else fprintf(f, "   (no grid.json: pending runs unknown)\n");
+    if (st->n_other)
+        fprintf(f, "other   %d run file%s of this folder belong to no selected sweep (stale results "
+                "or other sweeps: `--all`, `clipgrid gc`)\n", st->n_other,
+                st->n_other == 1 ? "" : "s");
     if (st->sweep_alive == 1)
         fprintf(f, "sweep   running (host %s pid %ld)\n", st->lock_host, st->lock_pid);
     else if (st->sweep_alive == 0)
@@ -213,9 +297,10 @@ void sweep_status_print(FILE *f, const SweepStatus *st, int verbose) {
     else if (st->lock_host[0])
         fprintf(f, "sweep   started by host %s pid %ld (another host: cannot tell if alive)\n",
                 st->lock_host, st->lock_pid);
-    int total = st->n_done + st->n_failed + st->n_running + st->n_pending;
-    fprintf(f, "\n  done %d   running %d   failed %d   pending %d   total %d\n", st->n_done,
-            st->n_running, st->n_failed, st->n_pending, total);
+    int pending = st->n_pending + st->n_pending_shared;
+    int total = st->n_done + st->n_failed + st->n_running + pending;
+    fprintf(f, "\n  cells: done %d   running %d   failed %d   pending %d   total %d\n", st->n_done,
+            st->n_running, st->n_failed, pending, total);
     if (st->n_stale)
         fprintf(f, "  (%d of the pending were running when their rank died: stale markers)\n", st->n_stale);
     fputc('\n', f);
@@ -232,19 +317,19 @@ void sweep_status_print(FILE *f, const SweepStatus *st, int verbose) {
     } else if (st->have_grid) {
         fprintf(f, "left    nothing: every cell of the grid is finished\n");
     }
-    if (st->n_running + st->n_stale) {
+    if (st->n_markers) {
         fprintf(f, "\n%s:\n", !st->n_stale ? "running" : !st->n_running ? "stale markers" : "running and stale markers");
         print_running(f, st);
     }
     if (st->n_failed) {
         fprintf(f, "\nfailed (`clipgrid run --retry-failed` runs them again):\n");
-        for (int i = 0; i < st->n_done + st->n_failed; i++)
+        for (int i = 0; i < st->n_finished; i++)
             if (strcmp(st->finished[i].status, "done"))
                 fprintf(f, "  %s: %s\n", st->finished[i].id, st->finished[i].error);
     }
     if (st->n_pending) {
         int show = verbose ? st->n_pending : (st->n_pending < 10 ? st->n_pending : 10);
-        fprintf(f, "\npending%s:\n", show < st->n_pending ? " (largest first; --all lists every one)" : "");
+        fprintf(f, "\npending%s:\n", show < st->n_pending ? " (largest first; --pending lists every one)" : "");
         /* largest estimate first, as the scheduler takes them */
         GridCell **p = cg_malloc((size_t)st->n_pending * sizeof *p);
         memcpy(p, st->pending, (size_t)st->n_pending * sizeof *p);

@@ -13,11 +13,18 @@
 typedef struct {
     char out_dir[1024];
     char sweep[64];
-    int have_grid;           /* grid.json was read */
-    int n_grid;              /* its cells */
+    int have_grid;           /* a grid was read */
+    int n_grid;              /* its cells (of every selected sweep) */
+    int n_sweeps;            /* sweeps selected (--all: every sweep of OUT) */
+    int n_keys;              /* distinct run keys of the grid (cells sharing a run count once) */
+    int n_other;             /* run files of OUT outside the selected grid (stale, other sweeps) */
+    /* cells of the grid by state (a cell whose run is shared counts with that run's state) */
     int n_done, n_failed, n_running, n_stale, n_pending;
-    RunIndexRow *finished;   /* [n_done + n_failed] from runs/ (or /index) */
-    RunningMarker *running;  /* [n_running + n_stale], stale ones flagged */
+    int n_pending_shared;    /* pending cells whose run is an earlier pending cell's */
+    int n_markers;           /* entries of running (live and stale) */
+    int n_finished;          /* rows in finished */
+    RunIndexRow *finished;   /* [n_finished] the runs of the grid's keys, from runs/ (or /index) */
+    RunningMarker *running;  /* [n_markers], stale ones flagged */
     GridCell **pending;      /* [n_pending] pointers into grid */
     GridFile grid;
     /* the sweep process, from OUT/.lock ("host H pid P"): 1 alive, 0 dead, −1 unknown/none */
@@ -31,8 +38,15 @@ typedef struct {
     int busy_ranks;          /* ranks of live running runs */
 } SweepStatus;
 
-/* out: the OUT folder or OUT/results.h5; 0, or −1 with cg_error */
-int sweep_status_collect(const char *out, SweepStatus *st);
+/* the rank seconds a running run still needs: its estimate × scale (the calibration of the
+ * finished runs) for the epochs it has not done, never less than its own pace projects (elapsed
+ * × left/done epochs) and, while it runs, never 0 (a run past its estimate keeps a tenth of it:
+ * the ETA does not freeze at 0). `status` and `run`'s progress line both use it. */
+double status_running_rest(const RunningMarker *m, double scale, double now);
+
+/* out: the OUT folder or OUT/results.h5; sweep: NULL (the last `run`'s) or a name; all: every
+ * sweep. 0, or −1 with cg_error (also when `out` is not an output folder) */
+int sweep_status_collect(const char *out, const char *sweep, int all, SweepStatus *st);
 void sweep_status_print(FILE *f, const SweepStatus *st, int verbose);
 void sweep_status_free(SweepStatus *st);
 

@@ -6,6 +6,7 @@
  *   cross_dataset, domain_generalization   per source dataset: Method | Seeds | <source> |
  *              <targets>… | Target avg (mean of the target means) */
 #include "results/table.h"
+#include "results/select.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -323,6 +324,13 @@ int results_table_print_opts(FILE *f, const char *results_h5, const TableOptions
     }
     ResultsIndex ix;
     if (results_index_read(results_h5, &ix) != 0) return -1;
+    char *out_dir = cg_dirname(results_h5);
+    GridFile *grids;
+    int ng, rc = results_sweep_grids(out_dir, opt.sweep, opt.all_sweeps, &grids, &ng);
+    free(out_dir);
+    if (!rc) rc = results_select(&ix, grids, ng);
+    if (rc) return results_index_free(&ix), -1;
+    results_sweep_grids_free(grids, ng);
     int printed = 0;
     for (int i = 0; SETTINGS[i]; i++)
         if (!want || !strcmp(SETTINGS[i], opt.setting))
@@ -337,6 +345,6 @@ int results_table_print_opts(FILE *f, const char *results_h5, const TableOptions
 }
 
 int results_table_print(FILE *f, const char *results_h5, const char *format, const char *setting) {
-    TableOptions opt = {format, setting, 0, 0, {0}};
+    TableOptions opt = {.format = format, .setting = setting};
     return results_table_print_opts(f, results_h5, &opt);
 }

@@ -15,6 +15,8 @@ typedef struct {
     int mean_only;        /* print means without ± std (the papers' look) */
     int ci95;             /* ± 1.96·std/√n instead of ± std (CoOp parse_test_res.py --ci95) */
     StatOptions stats;    /* --std, --ci (results/stats.h); mean_only and ci95 above merge into it */
+    const char *sweep;    /* NULL: the sweep of the last `run` in the file's folder (select.h) */
+    int all_sweeps;       /* every sweep of the folder */
 } TableOptions;
 
 /* print the tables of results_h5 to f; 0, or −1 with cg_error (unreadable file, unknown format

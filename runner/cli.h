@@ -24,6 +24,8 @@ int cmd_compare(int argc, char **argv);
 /* OUT or OUT/results.h5 → the results file path (caller frees); *out_dir (may be NULL) receives
  * the OUT folder (the file's folder when a file is given; caller frees) */
 char *cli_results_path(const char *path, char **out_dir);
+int cmd_gc(int argc, char **argv);
+int cmd_data_verify(const char *dir, const char *name);
 
 /* CPU backend with --threads N / CLIPGRID_THREADS / all cores */
 void cli_init_backend(int threads);

@@ -32,7 +32,10 @@ static void data_usage(FILE *f) {
             "  --dump N FILE   the first N test images (after --subset) through the test\n"
             "                  transform: HDF5 float32 dataset \"images\" [N,3,R,R] and int32\n"
             "                  \"labels\" [N]\n"
-            "  --res R         output side for --dump (default 224)\n");
+            "  --res R         output side for --dump (default 224)\n\n"
+            "       clipgrid data verify DIR --dataset NAME\n"
+            "decodes every listed image (in parallel) and compares the train/val/test sizes with\n"
+            "the published ones; exit 1 when an image is corrupt or a size differs.\n");
 }
 
 static int parse_int(const char *opt, const char *s, int lo, int *out) {
@@ -97,7 +100,26 @@ static void print_dataset(const Dataset *d) {
     printf("train %d  val %d  test %d\n", d->train.n, d->val.n, d->test.n);
 }
 
+/* `data verify DIR --dataset NAME` (runner/cmd_data_verify.c) */
+static int verify_(int argc, char **argv) {
+    const char *dir = NULL, *name = NULL;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--dataset") && i + 1 < argc) name = argv[++i];
+        else if (argv[i][0] != '-' && !dir) dir = argv[i];
+        else {
+            fprintf(stderr, "clipgrid data verify: unexpected argument '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!dir || !name) {
+        fprintf(stderr, "usage: clipgrid data verify DIR --dataset NAME\n");
+        return 2;
+    }
+    return cmd_data_verify(dir, name);
+}
+
 int cmd_data(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "verify")) return verify_(argc, argv);
     const char *dir = NULL, *name = NULL, *dump_file = NULL;
     int shots = 0, seed = 1, dump_n = 0, res = 224;
     ClassSubset subset = SUBSET_ALL;

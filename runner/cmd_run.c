@@ -15,7 +15,12 @@
 #include "results/run_file.h"
 #include "results/run_state.h"
 #include "runner/cli.h"
+#include "runner/feature_cache.h"
+#include "runner/preflight.h"
+#include "runner/provenance.h"
+#include "runner/run_key.h"
 #include "runner/runner.h"
+#include "runner/shared_training.h"
 
 static void run_usage(FILE *f) {
     fprintf(f,
@@ -29,7 +34,11 @@ static void run_usage(FILE *f) {
             "  --threads N       CPU threads per rank (default: the sweep's 'threads', else the\n"
             "                    node's cores split among its ranks; CLIPGRID_THREADS too)\n"
             "  --progress S      seconds between progress lines (default 10)\n"
-            "  --retry-failed    run again the runs recorded as failed\n\n"
+            "  --retry-failed    run again the runs recorded as failed\n"
+            "  --quick           skip the check that every listed image is present\n"
+            "  --verbose         also print the scheduler's and start-up's timings\n"
+            "  --no-feature-cache  every run computes its test images' features itself (the\n"
+            "                    cache OUT/features serves zero-shot, CoOp and CoCoOp runs)\n\n"
             "OUT holds runs/ (one HDF5 file per finished run), results.h5 (all runs and an /index\n"
             "table), logs/ (one log per run), grid.json, state/ (running runs) and ckpt/.\n"
             "Exit status: 0 every run done (or stopped by a signal), 1 some runs failed or an\n"
@@ -67,14 +76,43 @@ static int load_sweep_(const RunWorld *w, const RunOptions *o, Sweep *s) {
     if (!rc && o->out) free(s->output), s->output = cg_strdup(o->out);
     if (!rc && o->weights) free(s->weights), s->weights = cg_strdup(o->weights);
     if (!rc && o->data_root) free(s->data_root), s->data_root = cg_strdup(o->data_root);
-    if (!rc && w->rank == 0) rc = sweep_check_files(s) || sweep_check_data(s) ? -1 : 0;
+    if (!rc && w->rank == 0) {
+        ClipConfig cfg;
+        int problems = preflight(s, o->quick, &cfg, stderr);
+        if (problems)
+            fprintf(stderr, "clipgrid run: %d problem%s in the set-up of %s; nothing queued\n",
+                    problems, problems == 1 ? "" : "s", s->path);
+        return world_bcast_int(problems ? -1 : 0);
+    }
     return agree_(w, rc);
 }
 
-/* rank 0: OUT/grid.json with every cell, and which cells are still to do (no run file; with
- * retry, failed runs' files are removed so they are done again) */
-static int grid_and_todo_(const Sweep *s, int retry, unsigned char *todo) {
+/* rank 0: the results of this sweep's previous grid (OUT/sweeps/<name>/grid.json) that no cell
+ * of the new grid refers to any more (their key changed): they stay on disk, out of the table */
+static int stale_count_(const Sweep *s, const char *sweep_dir) {
+    GridFile old;
+    if (grid_file_read(sweep_dir, &old) != 0) return 0;
+    int n = 0;
+    for (int i = 0; i < old.n; i++) {
+        const char *k = old.cells[i].key;
+        int used = !k[0], dup = 0, f;
+        for (int j = 0; j < s->n_cells && !used; j++) used = !strcmp(s->cells[j].key, k);
+        for (int j = 0; j < i && !dup; j++) dup = !strcmp(old.cells[j].key, k);
+        if (!used && !dup && run_file_exists(s->output, k, &f) == 1) n++;
+    }
+    grid_file_free(&old);
+    return n;
+}
+
+/* rank 0: OUT/grid.json and OUT/sweeps/<name>/grid.json with every cell and its key, and which
+ * cells are still to do: the first cell of each key without a run file (with retry, failed
+ * runs' files are removed so they are done again) */
+static int grid_and_todo_(const Sweep *s, int retry, unsigned char *todo, int *stale) {
     int rc = 0;
+    char *sweeps = cg_path_join(s->output, "sweeps");
+    char *sweep_dir = cg_path_join(sweeps, s->name);
+    mkdir(sweeps, 0755);
+    *stale = stale_count_(s, sweep_dir);
     GridCell *g = cg_calloc((size_t)s->n_cells, sizeof *g);
     for (int i = 0; i < s->n_cells; i++) {
         const SweepCell *c = &s->cells[i];
@@ -85,10 +123,13 @@ static int grid_and_todo_(const Sweep *s, int retry, unsigned char *todo) {
         snprintf(g[i].variant, sizeof g[i].variant, "%s", c->variant);
         g[i].seed = c->seed, g[i].shots = c->shots, g[i].ranks = c->ranks;
         g[i].cost_estimate = c->cost;
-        int failed = 0, ex = run_file_exists(s->output, c->id, &failed);
+        snprintf(g[i].key, sizeof g[i].key, "%s", c->key);
+        snprintf(g[i].tkey, sizeof g[i].tkey, "%s", c->tkey);
+        if (c->first != i) continue;  /* the same key as an earlier cell: one run */
+        int failed = 0, ex = run_file_exists(s->output, c->key, &failed);
         if (ex < 0) rc = -1;
         if (ex == 1 && failed && retry) {
-            char *p = run_path(s->output, "runs", c->id, ".h5");
+            char *p = run_path(s->output, "runs", c->key, ".h5");
             unlink(p);
             free(p);
             ex = 0;
@@ -96,40 +137,54 @@ static int grid_and_todo_(const Sweep *s, int retry, unsigned char *todo) {
         todo[i] = ex == 0;
     }
     if (!rc) rc = grid_file_write(s->output, s->name, g, s->n_cells);
+    if (!rc) rc = grid_file_write(sweep_dir, s->name, g, s->n_cells);
+    if (!rc) rc = provenance_sweep_file(s, sweep_dir);
     free(g);
+    free(sweep_dir);
+    free(sweeps);
     return rc;
 }
 
 /* rank 0: lock, estimates, grid.json, the runs to do; then shared with every rank */
 static int prepare_out_(const RunWorld *w, Sweep *s, int retry, int *lock_fd,
-                        unsigned char *todo) {
+                        unsigned char *todo, int *stale) {
     int rc = 0;
     ClipConfig cfg;
     if (w->rank == 0) {
-        rc = mkdirs_(s->output) || out_lock(s->output, lock_fd) || run_state_reset(s->output) ||
-             grid_model_config(s->weights, &cfg) ? -1 : 0;
+        rc = mkdirs_(s->output) || out_lock(s->output, lock_fd) ? -1 : 0;
+        if (!rc && provenance_console_start(s->output))
+            fprintf(stderr, "clipgrid: warning: %s\n", cg_error());
+        if (!rc) shared_training_reset(s->output), feature_cache_reset(s->output);
+        if (!rc)
+            rc = run_state_reset(s->output) || grid_model_config(s->weights, &cfg) ||
+                 run_keys_compute(s, s->output, 0) ? -1 : 0;
         if (!rc) {
             grid_estimate(s, &cfg, s->data_root);
-            rc = grid_and_todo_(s, retry, todo);
+            rc = grid_and_todo_(s, retry, todo, stale);
         }
     }
     if (agree_(w, rc)) return -1;
-    double *est = cg_malloc((size_t)s->n_cells * 2 * sizeof(double));
-    for (int i = 0; i < s->n_cells; i++)
-        est[2 * i] = s->cells[i].cost, est[2 * i + 1] = s->cells[i].flops;
-    MPI_Bcast(est, 2 * s->n_cells, MPI_DOUBLE, 0, MPI_COMM_WORLD);
-    for (int i = 0; i < s->n_cells; i++)
-        s->cells[i].cost = est[2 * i], s->cells[i].flops = est[2 * i + 1];
-    free(est);
+    /* the cells with their estimates and keys, and the sweep's digests, as rank 0 has them */
+    MPI_Bcast(s->cells, (int)((size_t)s->n_cells * sizeof *s->cells), MPI_BYTE, 0,
+              MPI_COMM_WORLD);
+    MPI_Bcast(s->weights_digest, sizeof s->weights_digest, MPI_CHAR, 0, MPI_COMM_WORLD);
+    MPI_Bcast(s->vocab_digest, sizeof s->vocab_digest, MPI_CHAR, 0, MPI_COMM_WORLD);
     MPI_Bcast(todo, s->n_cells, MPI_UNSIGNED_CHAR, 0, MPI_COMM_WORLD);
     return 0;
 }
 
-static void announce_(const RunWorld *w, const Sweep *s, int n, const GridPlan *p) {
+static void announce_(const RunWorld *w, const Sweep *s, int n, const GridPlan *p, int stale) {
     if (w->rank != 0) return;
     char a[32];
-    printf("sweep %s: %d runs, %d to do (%d finished before); output %s\n", s->name, s->n_cells,
-           n, s->n_cells - n, s->output);
+    int runs = 0;
+    for (int i = 0; i < s->n_cells; i++) runs += s->cells[i].first == i;
+    printf("sweep %s: %d cells, %d runs (%d cells share a run with another), %d to do (%d "
+           "finished before); output %s\n", s->name, s->n_cells, runs, s->n_cells - runs, n,
+           runs - n, s->output);
+    if (stale)
+        printf("%d result%s of this sweep's previous grid became stale (their key changed): kept "
+               "in %s/runs, out of the table; `clipgrid gc %s` removes them\n", stale,
+               stale == 1 ? "" : "s", s->output, s->output);
     if (n)
         printf("estimated %s on %d rank%s (%d class%s of multi-rank runs)\n",
                cli_duration(p->makespan, a, sizeof a), w->size, w->size == 1 ? "" : "s",
@@ -142,7 +197,8 @@ static int failed_runs_(const Sweep *s) {
     int n = 0;
     for (int i = 0; i < s->n_cells; i++) {
         int f = 0;
-        if (run_file_exists(s->output, s->cells[i].id, &f) == 1 && f) n++;
+        if (s->cells[i].first == i && run_file_exists(s->output, s->cells[i].key, &f) == 1 && f)
+            n++;
     }
     return n;
 }
@@ -154,6 +210,7 @@ typedef struct {
 } Phases;
 
 static double init_seconds_;  /* MPI_Init (world_init), measured in cmd_run */
+static int g_verbose_;        /* --verbose: the scheduler and timing diagnostics */
 
 static int finish_(const RunWorld *w, const Sweep *s, RunCtx *rc, Progress *pr, int lock_fd,
                    Phases *ph) {
@@ -172,13 +229,14 @@ static int finish_(const RunWorld *w, const Sweep *s, RunCtx *rc, Progress *pr, 
         int failed = failed_runs_(s);
         printf("%d runs finished now (%d failed); results in %s/results.h5\n", all[0], all[1],
                s->output);
-        if (all[0])
+        if (all[0] && g_verbose_)
             printf("scheduler: %.1f us per run to take work (%d takes); bookkeeping outside "
                    "training %.1f ms per run (data lists, log, marker, result file)\n",
                    1e6 * ta[0] / (all[3] ? all[3] : 1), all[3], 1e3 * ta[1] / all[0]);
         char init[48] = "";  /* measured when `run` itself started MPI */
         if (init_seconds_ > 0) snprintf(init, sizeof init, "MPI_Init %.2fs, ", init_seconds_);
-        printf("timing (rank 0): %sstart-up %.2fs (sweep, checks, grid.json, weights, "
+        if (g_verbose_)
+            printf("timing (rank 0): %sstart-up %.2fs (sweep, checks, grid.json, weights, "
                "tokenizer), runs %.2fs, wait for the other ranks %.2fs, results.h5 %.2fs\n",
                init, ph->sched - ph->start, ph->runs - ph->sched, ph->idle - ph->runs,
                ph->end - ph->idle);
@@ -208,6 +266,7 @@ static void weights_line_(const RunWorld *w, const Sweep *s, const NodeWeights *
 
 int run_sweep(RunWorld *w, const RunOptions *o) {
     Phases ph = {.start = cg_now()};
+    g_verbose_ = o->verbose;
     Sweep s;
     if (load_sweep_(w, o, &s)) return sweep_free(&s), 2;
     int lock_fd = -1, status = 1;
@@ -216,7 +275,8 @@ int run_sweep(RunWorld *w, const RunOptions *o) {
         if (w->rank == 0) fprintf(stderr, "clipgrid: %s\n", cg_error());
         goto out;
     }
-    if (prepare_out_(w, &s, o->retry_failed, &lock_fd, todo)) goto out;
+    int stale = 0;
+    if (prepare_out_(w, &s, o->retry_failed, &lock_fd, todo, &stale)) goto out;
     world_start_table(w);
     NodeWeights nw;
     if (agree_(w, node_weights_load(&nw, s.weights, w->node))) goto out;
@@ -234,11 +294,12 @@ int run_sweep(RunWorld *w, const RunOptions *o) {
     int n = grid_order(&s, todo, order);
     GridPlan plan;
     grid_plan(&s, order, n, w->size, &plan);
-    announce_(w, &s, n, &plan);
+    announce_(w, &s, n, &plan, stale);
     Progress *pr = NULL;
     if (w->rank == 0 && n) pr = progress_start(s.output, &s, todo, o->progress_interval);
     RunCtx rc = {.s = &s, .out = s.output, .clip = &nw.model, .tok = tok, .w = w,
-                 .loader_threads = s.loader_threads, .last_aggregate = cg_now()};
+                 .loader_threads = s.loader_threads, .last_aggregate = cg_now(),
+                 .feature_cache = !o->no_feature_cache};
     ph.sched = cg_now();
     sched_run(&s, order, n, &plan, w, run_cell, &rc, &rc.sched_seconds, &rc.sched_takes);
     ph.runs = cg_now();
@@ -251,6 +312,7 @@ int run_sweep(RunWorld *w, const RunOptions *o) {
     tokenizer_free(tok);
     node_weights_free(&nw);
 out:
+    if (w->rank == 0) provenance_console_stop();
     if (lock_fd >= 0) out_unlock(lock_fd);
     free(todo);
     sweep_free(&s);
@@ -266,6 +328,9 @@ int cmd_run(int argc, char **argv) {
         else if (!strcmp(a, "--threads") && i + 1 < argc) o.threads = atoi(argv[++i]);
         else if (!strcmp(a, "--progress") && i + 1 < argc) o.progress_interval = atof(argv[++i]);
         else if (!strcmp(a, "--retry-failed")) o.retry_failed = 1;
+        else if (!strcmp(a, "--quick")) o.quick = 1;
+        else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) o.verbose = 1;
+        else if (!strcmp(a, "--no-feature-cache")) o.no_feature_cache = 1;
         else if (a[0] == '-' || o.sweep_path) {
             fprintf(stderr, "clipgrid run: unexpected argument '%s'\n\n", a);
             return run_usage(stderr), 2;

@@ -33,12 +33,15 @@ static void table_usage(FILE *f) {
             "                 t = t(0.975, n−1)·s/√n with the sample std s\n"
             "  --ci95         the same as --ci z\n"
             "  --mean-only    means alone: no ± and no std columns in any format\n"
+            "  --sweep NAME   the runs of that sweep of the output folder (default: the sweep of\n"
+            "                 the last `clipgrid run` there)\n"
+            "  --all          every sweep of the output folder (rows labelled with the sweep)\n"
             "The title of each table says which spread is shown. Contradictory options (--mean-only\n"
             "with --std or --ci, --ci t with --std population, --ci t with --ci95) are an error.\n");
 }
 
 int cmd_table(int argc, char **argv) {
-    TableOptions opt = {"md", NULL, 0, 0, {0}};
+    TableOptions opt = {.format = "md"};
     const char *path = NULL;
     for (int i = 1, k; i < argc; i++) {
         const char *a = argv[i];
@@ -52,6 +55,10 @@ int cmd_table(int argc, char **argv) {
             opt.format = a + 9;
         } else if (!strncmp(a, "--setting=", 10)) {
             opt.setting = a + 10;
+        } else if (!strcmp(a, "--sweep") && i + 1 < argc) {
+            opt.sweep = argv[++i];
+        } else if (!strcmp(a, "--all")) {
+            opt.all_sweeps = 1;
         } else if ((k = stats_parse_arg(&opt.stats, argc, argv, &i)) != 0) {
             if (k < 0) {
                 fprintf(stderr, "clipgrid table: %s\n", cg_error());

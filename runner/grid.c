@@ -129,11 +129,31 @@ double grid_cell_flops(const ClipConfig *cfg, const SweepCell *c, const char *da
  * relative to CoOp. Calibrated on the demo sweep (sweeps/demo.yaml: tiny model, 1 CPU thread, 8
  * shots, base2new on eurosat, dtd and oxford_pets, 3 seeds; 2026-11-22, mean of the 9 runs per
  * method, two sweeps). The factors only change the order of runs and the ETA, never FLOPs. */
+/* the training FLOPs of a cell (what a cell sharing another's training does not pay) */
+static double cell_train_flops_(const ClipConfig *cfg, const SweepCell *c, const char *root) {
+    const GridDataset *d = grid_dataset(!strcmp(c->setting, "cross_dataset") ||
+                                        !strcmp(c->setting, "domain_generalization")
+                                            ? "imagenet" : c->dataset, root);
+    if (!d) return 0;
+    double C = !strcmp(c->setting, "base2new") ? ceil(d->n_classes / 2.0) : d->n_classes;
+    return train_flops_(cfg, c, d, C);
+}
+
 void grid_estimate(Sweep *s, const ClipConfig *cfg, const char *data_root) {
     for (int i = 0; i < s->n_cells; i++) {
         SweepCell *c = &s->cells[i];
         c->flops = grid_cell_flops(cfg, c, data_root);
-        c->cost = c->flops / GRID_FLOPS_PER_SECOND * method_at(c->method)->cost_factor;
+        c->cost = c->cost_alone = c->flops / GRID_FLOPS_PER_SECOND * method_at(c->method)->cost_factor;
+        c->train_cost = cell_train_flops_(cfg, c, data_root) / GRID_FLOPS_PER_SECOND *
+                        method_at(c->method)->cost_factor;
+        /* the training of an earlier run with the same training key is done once */
+        for (int j = 0; c->tkey[0] && j < i; j++)
+            if (s->cells[j].first == j && strcmp(s->cells[j].key, c->key) &&
+                !strcmp(s->cells[j].tkey, c->tkey)) {
+                c->flops -= cell_train_flops_(cfg, c, data_root);
+                c->cost = c->flops / GRID_FLOPS_PER_SECOND * method_at(c->method)->cost_factor;
+                break;
+            }
     }
 }
 

@@ -3,11 +3,14 @@
 #include <string.h>
 
 #include "runner/cli.h"
+#include "runner/provenance.h"
+#include "runner/run_key.h"
 
 static void usage(FILE *f) {
     fprintf(f,
             "clipgrid — CLIP prompt-learning experiments in C\n\n"
-            "usage: clipgrid COMMAND [ARGS]   (clipgrid COMMAND --help for details)\n\n"
+            "usage: clipgrid COMMAND [ARGS]   (clipgrid COMMAND --help for details)\n"
+            "       clipgrid --version\n\n"
             "  tokenize TEXT...           print the CLIP BPE token ids of each text\n"
             "  golden FIXTURE.h5...       check the towers against official PyTorch fixtures\n"
             "  make-model OUT.safetensors write a random CLIP (any size) for tests and demos\n"
@@ -22,6 +25,7 @@ static void usage(FILE *f) {
             "  synth DATA_ROOT            write synthetic datasets in the real datasets' layouts\n"
             "  plan SWEEP.yaml            list a sweep's runs, cost estimates and rank placement\n"
             "  run SWEEP.yaml [-o OUT]    run or resume a sweep (alone or under mpirun / srun)\n"
+            "  gc OUT                     remove the results no sweep of OUT refers to any more\n"
             "  demo                       tiny model + synthetic data: run sweeps/demo.yaml, print the table\n");
 }
 
@@ -31,6 +35,10 @@ int main(int argc, char **argv) {
         return argc < 2 ? 2 : 0;
     }
     const char *cmd = argv[1];
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        printf("clipgrid %s (numerics version %d)\n", clipgrid_version(), CLIPGRID_NUMERICS_VERSION);
+        return 0;
+    }
     if (!strcmp(cmd, "tokenize")) return cmd_tokenize(argc - 1, argv + 1);
     if (!strcmp(cmd, "golden")) return cmd_golden(argc - 1, argv + 1);
     if (!strcmp(cmd, "make-model")) return cmd_make_model(argc - 1, argv + 1);
@@ -46,6 +54,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "plan")) return cmd_plan(argc - 1, argv + 1);
     if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "demo")) return cmd_demo(argc - 1, argv + 1);
+    if (!strcmp(cmd, "gc")) return cmd_gc(argc - 1, argv + 1);
     fprintf(stderr, "clipgrid: unknown command '%s'\n\n", cmd);
     usage(stderr);
     return 2;

@@ -22,7 +22,11 @@
 #include "results/run_file.h"
 #include "results/run_state.h"
 #include "runner/comm_nccl.h"
+#include "runner/feature_cache.h"
+#include "runner/provenance.h"
+#include "runner/run_key.h"
 #include "runner/runner.h"
+#include "runner/shared_training.h"
 
 char *run_path(const char *out, const char *sub, const char *id, const char *ext) {
     char *name = run_file_name(id);
@@ -43,6 +47,9 @@ typedef struct {
     char *ckpt;
     RunningMarker marker;
     char fault[640];         /* group rank 0: the write that failed, "" when none */
+    int claimed;             /* this run trains for its training key (shared_training.h) */
+    FeatureCache fc;         /* frozen test features (feature_cache.h) */
+    char *params_state;      /* evaluate from this trained state instead of training */
 } Cell;
 
 static double wall_(void) {
@@ -84,6 +91,13 @@ static int ckpt_save_(void *ctx, const TrainState *st) {
 
 static int ckpt_load_(void *ctx, TrainState *st) {
     Cell *x = ctx;
+    if (x->params_state) {
+        int rc = checkpoint_load(x->params_state, st);
+        if (rc == 1)
+            logf_(x, "evaluating the trained parameters %s (training key %s, trained by another "
+                  "run of this output folder)", x->params_state, x->c->tkey);
+        return rc == 0 ? (cg_error_set("%s: the trained state is gone", x->params_state), -1) : rc;
+    }
     int rc = checkpoint_load(x->ckpt, st);
     if (rc == 1)
         logf_(x, "resumed from %s at epoch %d, batch %d", x->ckpt, st->epoch + 1, st->step);
@@ -103,12 +117,43 @@ static void on_epoch_(void *ctx, int epoch, int epochs, double loss, double acc,
 }
 
 
+static void on_trained_(void *ctx, const ParamBlock *layout, const float *values) {
+    Cell *x = ctx;
+    if (x->comm->rank != 0 || !x->c->tkey[0] || x->params_state) return;
+    if (shared_params_write(x->rc->out, x->c->tkey, method_name(x->c->method), layout, values))
+        logf_(x, "warning: the learned parameters were not saved: %s", cg_error());
+}
+
+/* ---- earlier segments of a resumed run: OUT/ckpt/<key>.segments ("wall train" seconds, summed
+ * over the segments that stopped; removed with the checkpoint) ------------------------------- */
+
+static char *segments_path_(Cell *x) { return run_path(x->rc->out, "ckpt", x->c->key, ".segments"); }
+
+static void segments_read_(Cell *x, double *wall, double *train) {
+    *wall = *train = 0;
+    char *p = segments_path_(x);
+    FILE *f = fopen(p, "r");
+    free(p);
+    if (!f) return;
+    if (fscanf(f, "%lf %lf", wall, train) != 2) *wall = *train = 0;
+    fclose(f);
+}
+
+static void segments_add_(Cell *x, double wall, double train) {
+    double w0, t0;
+    segments_read_(x, &w0, &t0);
+    char *p = segments_path_(x);
+    FILE *f = fopen(p, "w");
+    if (f) fprintf(f, "%.6f %.6f\n", w0 + wall, t0 + train), fclose(f);
+    free(p);
+}
+
 /* ---- the run ------------------------------------------------------------------------------- */
 
 static void open_log_(Cell *x) {
     RunCtx *rc = x->rc;
     const SweepCell *c = x->c;
-    char *path = run_path(rc->out, "logs", c->id, ".log");
+    char *path = run_path(rc->out, "logs", c->key, ".log");
     x->log = fopen(path, "a");
     if (!x->log) fprintf(stderr, "clipgrid: cannot write the log %s: %s\n", path, strerror(errno));
     free(path);
@@ -120,6 +165,12 @@ static void open_log_(Cell *x) {
           x->comm->size, x->comm->size == 1 ? "" : "s", rc->w->device);
     logf_(x, "config %s", cfg);
     free(cfg);
+    char *doc = run_key_document(rc->s, c);
+    logf_(x, "key %s = sha256(%s)", c->key, doc);
+    free(doc);
+    if (c->short_classes)
+        logf_(x, "warning: shots %d: %d class%s fewer training images; %d images used",
+              c->shots, c->short_classes, c->short_classes == 1 ? " has" : "es have", c->n_train);
 }
 
 /* each evaluation in Dassl's format (two decimals), so parse_test_res.py-style scripts can
@@ -178,6 +229,31 @@ static void meta_(Cell *x, RunMeta *m, double t0, double t1) {
     m->config_json = sweep_cell_config_json(x->rc->s, c);
     m->start_time = t0, m->end_time = t1;
     m->cost_estimate = c->cost;
+    const Sweep *s = x->rc->s;
+    snprintf(m->key, sizeof m->key, "%s", c->key);
+    m->key_document = run_key_document(s, c);
+    snprintf(m->weights_sha256, sizeof m->weights_sha256, "%s", s->weights_digest);
+    snprintf(m->vocab_sha256, sizeof m->vocab_sha256, "%s", s->vocab_digest);
+    snprintf(m->train_items, sizeof m->train_items, "%s", c->train_digest);
+    snprintf(m->eval_items, sizeof m->eval_items, "%s", c->eval_digest);
+    snprintf(m->version, sizeof m->version, "%s", clipgrid_version());
+    m->numerics = CLIPGRID_NUMERICS_VERSION;
+    m->n_train = c->n_train;
+    m->short_classes = c->short_classes;
+    segments_read_(x, &m->prior_wall, &m->prior_train);
+    if (c->tkey[0]) {
+        snprintf(m->tkey, sizeof m->tkey, "%s", c->tkey);
+        snprintf(m->params, sizeof m->params, "params/%s.safetensors", c->tkey);
+        m->from_saved = x->params_state != NULL;
+    }
+}
+
+static float *features_get_(void *ctx, int set, size_t n, int E, int *have) {
+    return feature_cache_get(&((Cell *)ctx)->fc, set, n, E, have);
+}
+
+static void features_put_(void *ctx, int set, const float *rows, size_t n, int E) {
+    feature_cache_put(&((Cell *)ctx)->fc, set, rows, n, E);
 }
 
 static void train_(Cell *x, TrainResult *res) {
@@ -194,9 +270,19 @@ static void train_(Cell *x, TrainResult *res) {
         .clip = rc->clip, .tok = rc->tok, .mc = c->mc, .data = &rd, .seed = c->run_seed,
         .loader_threads = rc->loader_threads, .comm = x->comm, .cb_ctx = x,
         .ckpt_save = ckpt_save_, .ckpt_load = ckpt_load_, .on_epoch = on_epoch_,
-        .stop = signals_stop_flag(),
+        .stop = signals_stop_flag(), .on_trained = on_trained_,
     };
+    if (rc->feature_cache) {
+        x->fc = (FeatureCache){.out = rc->out, .weights_digest = rc->s->weights_digest,
+                               .precision = c->mc.train.precision, .test_batch = c->mc.train.test_batch,
+                               .image_res = rc->clip->cfg.image_res, .data = &rd,
+                               .stop = signals_stop_flag()};
+        job.features_get = features_get_, job.features_put = features_put_;
+    }
     train_run(&job, res);
+    if (x->fc.hits + x->fc.misses)
+        logf_(x, "frozen test features: %d set%s from OUT/features, %d computed and stored",
+              x->fc.hits, x->fc.hits == 1 ? "" : "s", x->fc.misses);
     run_data_free(&rd);
 }
 
@@ -208,7 +294,11 @@ static void finish_(Cell *x, const TrainResult *res, double t0) {
         if (x->fault[0]) logf_(x, "stopped: %s", x->fault);
         else logf_(x, "stopped by signal: checkpoint %s", x->ckpt);
         rc->stopped += lead;
-        if (x->comm->rank == 0) run_state_clear(rc->out, x->c->id);
+        if (x->comm->rank == 0) {
+            segments_add_(x, t1 - t0, res->train_seconds);
+            run_state_clear(rc->out, x->c->id);
+            if (x->claimed) shared_training_end(rc->out, x->c->tkey, NULL, 0);
+        }
         return;
     }
     if (lead) {
@@ -216,6 +306,7 @@ static void finish_(Cell *x, const TrainResult *res, double t0) {
         meta_(x, &meta, t0, t1);
         int bad = run_file_write(rc->out, &meta, res);
         free(meta.config_json);
+        free(meta.key_document);
         if (bad) {
             write_fault_(x);
             logf_(x, "stopped: %s", x->fault);
@@ -228,7 +319,12 @@ static void finish_(Cell *x, const TrainResult *res, double t0) {
     rc->finished += lead;
     rc->failed += lead && res->status == TRAIN_FAILED;
     if (!lead) return;
+    if (x->claimed)  /* the final checkpoint becomes the trained state of its training key */
+        shared_training_end(rc->out, x->c->tkey, x->ckpt, res->status == TRAIN_DONE);
     unlink(x->ckpt);
+    char *seg = segments_path_(x);
+    unlink(seg);
+    free(seg);
     run_state_clear(rc->out, x->c->id);
 }
 
@@ -258,11 +354,13 @@ int run_cell(void *ctx, int cell, MPI_Comm group) {
     Cell x = {.rc = rc, .c = &rc->s->cells[cell]};
     int nccl = 0;
     x.comm = open_comm_(group, &nccl);
-    x.ckpt = run_path(rc->out, "ckpt", x.c->id, ".h5");
+    /* a training's checkpoint by its training key: whichever run of that key trains resumes it */
+    x.ckpt = run_path(rc->out, "ckpt", x.c->tkey[0] ? x.c->tkey : x.c->key, ".h5");
     double t0 = wall_();
     if (x.comm->rank == 0) {
         open_log_(&x);
         snprintf(x.marker.id, sizeof x.marker.id, "%s", x.c->id);
+        snprintf(x.marker.key, sizeof x.marker.key, "%s", x.c->key);
         x.marker.rank = rc->w->rank;
         x.marker.ranks = x.comm->size;
         snprintf(x.marker.device, sizeof x.marker.device, "%s", rc->w->device);
@@ -270,9 +368,17 @@ int run_cell(void *ctx, int cell, MPI_Comm group) {
         x.marker.cost_estimate = x.c->cost;
         run_state_write(rc->out, &x.marker);
     }
+    /* a training shared with other runs: train it (claimed), evaluate its saved state, or wait */
+    int decision = SHARED_TRAIN;
+    if (x.c->tkey[0] && x.comm->rank == 0)
+        decision = shared_training_begin(rc->out, x.c->tkey, signals_stop_flag());
+    if (group != MPI_COMM_NULL) MPI_Bcast(&decision, 1, MPI_INT, 0, group);
+    x.claimed = x.c->tkey[0] && decision == SHARED_TRAIN && x.comm->rank == 0;
+    if (decision == SHARED_EVALUATE) x.params_state = shared_path(rc->out, x.c->tkey, ".h5");
     TrainResult res;
     memset(&res, 0, sizeof res);
-    train_(&x, &res);
+    if (decision == SHARED_STOPPED) res.status = TRAIN_STOPPED;
+    else train_(&x, &res);
     finish_(&x, &res, t0);
     rc->book_seconds += (wall_() - t0) - res.train_seconds - res.eval_seconds;
     refresh_results_(rc);
@@ -282,6 +388,7 @@ int run_cell(void *ctx, int cell, MPI_Comm group) {
     train_result_free(&res);
     if (x.log) fclose(x.log);
     free(x.ckpt);
+    free(x.params_state);
     if (nccl) comm_nccl_free(x.comm);
     else if (group != MPI_COMM_NULL) comm_mpi_free(x.comm);
     return stopped;

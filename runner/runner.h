@@ -15,6 +15,8 @@
 
 /* "12.3s", "4m05s", "2h10m", "3.5d" */
 const char *cli_duration(double seconds, char *buf, size_t len);
+/* "7.23 GFLOP", "1.2 PFLOP" */
+const char *cli_flops(double flops, char *buf, size_t len);
 
 /* ---- the world (runner/world.c) ----------------------------------------------------------- */
 
@@ -113,6 +115,7 @@ typedef struct {
     int sched_takes;
     double book_seconds;             /* per-run bookkeeping outside train_run (data, files) */
     double last_aggregate;           /* world rank 0: when results.h5 was last rebuilt */
+    int feature_cache;               /* use OUT/features (runner/feature_cache.h) */
 } RunCtx;
 
 /* SchedCellFn: prepare the data, train and evaluate, write the run file (rank 0 of the group),
@@ -129,6 +132,9 @@ typedef struct {
     int threads;             /* 0: the sweep's or the node split */
     double progress_interval;
     int retry_failed;        /* rerun the runs recorded as failed */
+    int quick;               /* preflight without the stat of every image */
+    int verbose;             /* diagnostics: scheduler µs per run, start-up phases */
+    int no_feature_cache;    /* compute every run's test features itself */
     /* demo: replace the sweep's model and data paths */
     const char *weights, *data_root;
 } RunOptions;

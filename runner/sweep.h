@@ -77,6 +77,17 @@ typedef struct {
     MethodConfig mc;
     double cost;             /* estimated seconds on one rank (runner/grid.h) */
     double flops;
+    /* set by run_keys_compute (runner/run_key.h) */
+    char key[24];            /* the run key: RUN_KEY_LEN hex digits */
+    char train_digest[65], eval_digest[65]; /* the item lists' digests */
+    int n_train;             /* training images actually used (0 for zero-shot) */
+    int short_classes;       /* classes with fewer than `shots` training images */
+    int first;               /* the first cell with the same key (itself when unique) */
+    char tkey[24];           /* the training's key (the run key without the setting and the
+                                evaluation items; "" for zero-shot): cells with one tkey and
+                                different keys train once (cross-dataset and DG on ImageNet) */
+    double cost_alone;       /* the estimate without shared work (runner/grid.c) */
+    double train_cost;       /* the training part of cost_alone */
 } SweepCell;
 
 typedef struct {
@@ -96,6 +107,7 @@ typedef struct {
     char precision[8];       /* "": not given (the methods' default, fp32) */
     int n_cells;
     SweepCell *cells;
+    char weights_digest[65], vocab_digest[65]; /* SHA-256 of the files (run_keys_compute) */
 } Sweep;
 
 /* the settings a sweep may name */
@@ -118,6 +130,9 @@ uint64_t sweep_run_seed(uint64_t sweep_seed, int seed);
 
 /* the resolved configuration of a cell as JSON text (every method key); caller frees */
 char *sweep_cell_config_json(const Sweep *s, const SweepCell *c);
+/* the method options that apply to the cell's method, compact JSON with sorted keys and reals
+ * to 17 digits (what the run key hashes); caller frees */
+char *sweep_cell_options_json(const SweepCell *c);
 
 /* ---- internals shared by the sweep_*.c files ---------------------------------------------- */
 

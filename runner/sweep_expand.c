@@ -43,6 +43,10 @@ static void make_cell_(Sweep *s, SweepCell *c, const char *setting, const char *
     method_config_defaults(&c->mc, m->kind, setting, dataset);
     c->mc.kind = m->kind;
     if (s->precision[0]) snprintf(c->mc.train.precision, sizeof c->mc.train.precision, "%s", s->precision);
+    /* a variant starts from the sweep's own entry of its method, when there is one */
+    for (int i = 0; m->variant[0] && i < s->n_methods; i++)
+        if (s->methods[i].kind == m->kind && !s->methods[i].variant[0])
+            sweep_keys_apply(&s->methods[i].keys, m->kind, &c->mc, &c->ranks);
     sweep_keys_apply(&m->keys, m->kind, &c->mc, &c->ranks);
     for (int i = 0; i < s->n_overrides; i++)
         if (matches_(&s->overrides[i], c))

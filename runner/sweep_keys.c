@@ -191,3 +191,15 @@ char *sweep_cell_config_json(const Sweep *s, const SweepCell *c) {
     free(txt);
     return out;
 }
+
+char *sweep_cell_options_json(const SweepCell *c) {
+    json_t *m = json_object();
+    for (int i = 0; method_keys()[i].key; i++)
+        if (method_keys()[i].methods & (1u << c->method) && strcmp(method_keys()[i].key, "depth"))
+            json_object_set_new(m, method_keys()[i].key, key_json_(&method_keys()[i], &c->mc));
+    char *txt = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
+    json_decref(m);
+    char *out = cg_strdup(txt);
+    free(txt);
+    return out;
+}

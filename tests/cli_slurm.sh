@@ -162,7 +162,7 @@ interrupted_demo() { # how label out
     [ "$(first_status "$job")" = 0 ]
   r=$?; check "$label: the first start stopped cleanly ('stopped by signal', exit status $(first_status "$job")) with $n_before of $n_demo runs done" $r
   grep -q "^clipgrid-cpu\[$job\]: restart 1 " "$tmp/job-$job.out"; check "$label: the job started again (restart 1)" $?
-  log=$(find "$out/logs" -name 'base2new_coop_eurosat_*seed1.log' 2>/dev/null | head -n 1)
+  log="$out/logs/$(long_key "$out" key).log"
   grep -q "resumed from .* at epoch" "$log"
   r=$?; check "$label: the long run resumed from its checkpoint ($(grep -o 'resumed from .*' "$log" | sed "s|$out/||" | head -n 1))" $r
   (cd "$out/runs" && md5sum --quiet -c "$tmp/$how.before" >/dev/null 2>&1)
@@ -186,10 +186,18 @@ wait_run_files() { # out n seconds: waits until n runs are finished
   done
   return 1
 }
+# long_key OUT FIELD: the key (FIELD key) or training key (training_key) of the long run
+# (coop/eurosat/seed1): checkpoints are named by training key, logs and run files by key
+long_key() {
+  [ -f "$1/grid.json" ] || return 0
+  tr -d '\n ' <"$1/grid.json" | tr '{' '\n' | grep '"id":"base2new/coop/eurosat/shots[0-9]*/seed1"' |
+    sed "s/.*\"$2\":\"\([0-9a-f]*\)\".*/\1/" | head -n 1
+}
 wait_long_ckpt() { # out seconds: waits until the long run (coop/eurosat/seed1) has a checkpoint
-  local deadline=$(( $(date +%s) + $2 )) f
+  local deadline=$(( $(date +%s) + $2 )) k
   while [ "$(date +%s)" -lt "$deadline" ]; do
-    for f in "$1"/ckpt/base2new_coop_eurosat_*seed1.h5; do [ -e "$f" ] && return 0; done
+    k=$(long_key "$1" training_key)
+    [ -n "$k" ] && [ -e "$1/ckpt/$k.h5" ] && return 0
     sleep 0.05
   done
   return 1

@@ -90,7 +90,7 @@ has "$st" "done 21   running 0   failed 1   pending 4   total 26"; check "status
 has "$st" "base2new/coop/dtd/shots16/seed4: NaN loss at epoch 3 (step 17)"; check "failed run and reason" $?
 has "$st" "STALE"; check "stale markers shown" $?
 timeout $T "$CLIPGRID" status "$tmp/none/results.h5" >/dev/null 2>&1; rc=$?
-[ "$rc" = 1 ]; check "status of a missing folder: exit 1 (got $rc)" $?
+[ "$rc" = 2 ]; check "status of a missing folder (not an output folder): exit 2 (got $rc)" $?
 
 echo "-- 6. h5dump reads results.h5"
 if command -v h5dump >/dev/null; then

@@ -552,8 +552,8 @@ static void test_state(void) {
     char *out = tmp_dir();
     GridFile g;
     CHECK(grid_file_read(out, &g) == 1, "no grid.json → 1");
-    GridCell cells[2] = {{"base2new/coop/dtd/shots16/seed1", "base2new", "dtd", "coop", "", 1, 16, 1, 812.5},
-                         {"base2new/coop/imagenet/shots16/seed1", "base2new", "imagenet", "coop", "ctx4", 1, 16, 4, 9000}};
+    GridCell cells[2] = {{"base2new/coop/dtd/shots16/seed1", "base2new", "dtd", "coop", "", 1, 16, 1, 812.5, "", ""},
+                         {"base2new/coop/imagenet/shots16/seed1", "base2new", "imagenet", "coop", "ctx4", 1, 16, 4, 9000, "", ""}};
     CHECK(grid_file_write(out, "b2n", cells, 2) == 0, "grid_file_write: %s", cg_error());
     CHECK(grid_file_read(out, &g) == 0 && g.n == 2 && !strcmp(g.sweep, "b2n") &&
           !strcmp(g.cells[1].id, cells[1].id) && g.cells[1].ranks == 4 && g.cells[1].cost_estimate == 9000 &&
@@ -708,7 +708,7 @@ static void test_tables(void) {
         char *buf = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);
-        TableOptions o = {"md", "base2new", 0, 1, {0}};
+        TableOptions o = {"md", "base2new", 0, 1, {0}, NULL, 0};
         rc = results_table_print_opts(f, h5, &o);
         fclose(f);
         CHECK(rc == 0, "ci95: %s", cg_error());
@@ -716,20 +716,20 @@ static void test_tables(void) {
         CHECK_ROW(buf, "### Base-to-new", NULL, "95% CI");
         free(buf);
         buf = NULL, f = open_memstream(&buf, &len);
-        TableOptions oc = {"csv", "base2new", 0, 1, {0}};
+        TableOptions oc = {"csv", "base2new", 0, 1, {0}, NULL, 0};
         results_table_print_opts(f, h5, &oc);
         fclose(f);
         CHECK(strstr(buf, "base_mean,base_ci95,new_mean,new_ci95") != NULL, "csv ci95 header");
         free(buf);
         buf = NULL, f = open_memstream(&buf, &len);
-        TableOptions om = {"md", "base2new", 1, 0, {0}};
+        TableOptions om = {"md", "base2new", 1, 0, {0}, NULL, 0};
         results_table_print_opts(f, h5, &om);
         fclose(f);
         CHECK(!strstr(buf, "±") && strstr(buf, " 92.00 |"), "mean only");
         free(buf);
         /* --mean-only drops the std columns of the CSV too */
         buf = NULL, f = open_memstream(&buf, &len);
-        TableOptions omc = {"csv", "base2new", 1, 0, {0}};
+        TableOptions omc = {"csv", "base2new", 1, 0, {0}, NULL, 0};
         results_table_print_opts(f, h5, &omc);
         fclose(f);
         CHECK(!strncmp(buf, "setting,dataset,method,seeds,base_mean,new_mean,hm_mean\n", 55) &&
@@ -737,7 +737,7 @@ static void test_tables(void) {
         free(buf);
         /* --std sample: base {90, 92, 94} → 2.00, new {60, 71, 85} → √157 = 12.53 */
         buf = NULL, f = open_memstream(&buf, &len);
-        TableOptions os = {"md", "base2new", 0, 0, {STD_SAMPLE, CI_NONE, 0}};
+        TableOptions os = {"md", "base2new", 0, 0, {STD_SAMPLE, CI_NONE, 0}, NULL, 0};
         rc = results_table_print_opts(f, h5, &os);
         fclose(f);
         CHECK(rc == 0, "sample std: %s", cg_error());
@@ -746,16 +746,16 @@ static void test_tables(void) {
         free(buf);
         /* --ci t: t(0.975, 2)·s/√3 = 4.97 and 31.13; tex too */
         buf = NULL, f = open_memstream(&buf, &len);
-        TableOptions ot = {"tex", "base2new", 0, 0, {0, CI_T, 0}};
+        TableOptions ot = {"tex", "base2new", 0, 0, {0, CI_T, 0}, NULL, 0};
         rc = results_table_print_opts(f, h5, &ot);
         fclose(f);
         CHECK(rc == 0 && strstr(buf, "$92.00 \\pm 4.97$") && strstr(buf, "$72.00 \\pm 31.13$") &&
               strstr(buf, "t(0.975, n−1)"), "tex --ci t: %s", buf);
         free(buf);
         /* contradictions */
-        TableOptions bad1 = {"md", "base2new", 1, 0, {STD_SAMPLE, CI_NONE, 0}};
-        TableOptions bad2 = {"md", "base2new", 0, 1, {0, CI_T, 0}};
-        TableOptions bad3 = {"md", "base2new", 0, 0, {STD_POPULATION, CI_T, 0}};
+        TableOptions bad1 = {"md", "base2new", 1, 0, {STD_SAMPLE, CI_NONE, 0}, NULL, 0};
+        TableOptions bad2 = {"md", "base2new", 0, 1, {0, CI_T, 0}, NULL, 0};
+        TableOptions bad3 = {"md", "base2new", 0, 0, {STD_POPULATION, CI_T, 0}, NULL, 0};
         buf = NULL, f = open_memstream(&buf, &len);
         int r1 = results_table_print_opts(f, h5, &bad1), r2 = results_table_print_opts(f, h5, &bad2),
             r3 = results_table_print_opts(f, h5, &bad3);
@@ -800,7 +800,7 @@ static void test_status(void) {
     CHECK(write_status_scenario(out, &ix) == 0, "status scenario: %s", cg_error());
     results_index_free(&ix);
     SweepStatus st;
-    CHECK(sweep_status_collect(h5, &st) == 0, "collect: %s", cg_error());
+    CHECK(sweep_status_collect(h5, NULL, 0, &st) == 0, "collect: %s", cg_error());
     /* 21 done (wall 20 s, estimate 15 s each: scale 4/3), 1 failed, 1 running (epoch 5/10 of
      * 40 s, 2 ranks), 3 pending (100 + 50 + the stale 30): left = 180·4/3 + 20·4/3 = 266.67 */
     CHECK(st.have_grid && st.n_grid == 26, "grid cells %d", st.n_grid);
@@ -835,13 +835,13 @@ static void test_status(void) {
     f = fopen(p, "w");
     fprintf(f, "host %s pid %ld\n", host, (long)child);
     fclose(f);
-    CHECK(sweep_status_collect(out, &st) == 0 && st.sweep_alive == 0 && st.n_running == 0 &&
+    CHECK(sweep_status_collect(out, NULL, 0, &st) == 0 && st.sweep_alive == 0 && st.n_running == 0 &&
           st.n_stale == 2 && st.n_pending == 4 && st.busy_ranks == 0,
           "dead sweep: alive %d running %d stale %d pending %d", st.sweep_alive, st.n_running,
           st.n_stale, st.n_pending);
     sweep_status_free(&st);
     snprintf(p, sizeof p, "%s/no/such/results.h5", out);
-    CHECK(sweep_status_collect(p, &st) == -1, "missing OUT must fail");
+    CHECK(sweep_status_collect(p, NULL, 0, &st) == -1, "missing OUT must fail");
     rm_rf(out);
     free(out);
 }

@@ -40,6 +40,9 @@ typedef enum { SUBSET_ALL = 0, SUBSET_BASE = 1, SUBSET_NEW = 2 } ClassSubset;
 /* the known names, NULL-terminated */
 extern const char *const DATASET_NAMES[];
 int dataset_known(const char *name);
+/* whether dataset_load checks that every listed image exists (default 1; the runner's preflight
+ * turns it off and stats the images itself, in parallel, listing every missing one) */
+void dataset_set_image_checks(int on);
 const char *dataset_dirname(const char *name);   /* "oxford_pets", "caltech-101", … */
 const char *dataset_dassl_name(const char *name); /* "OxfordPets", "Caltech101", … */
 

@@ -62,7 +62,7 @@ static int read_variant_list(Dataset *d, const char *file_name, char **variants,
             goto done;
         }
         char *path = ds_path_join2(image_dir, name);
-        if (!ds_file_exists(path)) {
+        if (!ds_image_exists(path)) {
             cg_error_set("%s line %d: image %s does not exist", file, i + 1, path);
             free(path);
             goto done;

@@ -33,6 +33,8 @@ char *ds_path_join3(const char *a, const char *b, const char *c);
  * empty. Returns NULL when acceptable, else the reason. */
 const char *ds_relpath_problem(const char *rel);
 int ds_file_exists(const char *path);
+/* ds_file_exists, or 1 while dataset_set_image_checks(0) */
+int ds_image_exists(const char *path);
 int ds_dir_exists(const char *path);
 
 /* the non-hidden entries of a directory, sorted bytewise; dirs_only keeps sub-directories.

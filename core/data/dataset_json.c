@@ -62,7 +62,7 @@ static int read_list(JsonCtx *c, json_t *root, const char *key, DataSplit *out) 
         }
         if (set_name(c, (int)label, json_string_value(jc), key, (int)i)) return -1;
         char *path = ds_path_join2(c->image_dir, rel);
-        if (!ds_file_exists(path)) {
+        if (!ds_image_exists(path)) {
             cg_error_set("%s: %s item %zu: image %s does not exist", c->file, key, i, path);
             free(path);
             return -1;

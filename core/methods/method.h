@@ -108,11 +108,18 @@ typedef struct {
     const char *trainer;     /* the official TRAINER.NAME: "CoOp" */
     const char *trainer_alias; /* another official trainer name it answers to, or NULL */
     int trains;              /* 0: evaluates only (no learnable tensors, no training keys) */
+    /* 1: its image features are the frozen tower's (image_features), so the evaluation may
+     * serve them from the frozen-feature cache (core/train/train.c) */
+    int frozen_image_features;
     const MethodKey *keys;   /* its own options (besides the training ones), key == NULL ends */
     /* the published options for a setting (base2new | fewshot | cross_dataset |
      * domain_generalization) and training dataset; c arrives with Dassl's defaults */
     void (*defaults)(MethodConfig *c, const char *setting, const char *dataset);
     MethodCost (*cost)(const MethodConfig *c);
+    /* optional: whether the options fit the model (e.g. a prompt depth within its layers); 0,
+     * or −1 with why (cap bytes) and *key, the sweep key at fault. Runs in the preflight. */
+    int (*check)(const MethodConfig *c, const ClipConfig *model, char *why, size_t cap,
+                 const char **key);
     /* measured seconds per estimated second, relative to CoOp (runner/grid.c says how) */
     double cost_factor;
     MethodOps ops;

@@ -445,7 +445,7 @@ static MethodCost cocoop_cost(const MethodConfig *c) {
 }
 
 const MethodDesc cocoop_method = {
-    .name = "cocoop", .display = "CoCoOp", .trainer = "CoCoOp", .trains = 1, .keys = COCOOP_KEYS,
+    .name = "cocoop", .display = "CoCoOp", .trainer = "CoCoOp", .frozen_image_features = 1, .trains = 1, .keys = COCOOP_KEYS,
     .defaults = cocoop_defaults, .cost = cocoop_cost, .cost_factor = 0.9,
     .ops = {cocoop_build, cocoop_set_classes, cocoop_forward_backward, cocoop_logits,
             cocoop_destroy},

@@ -332,7 +332,7 @@ static const MethodKey COOP_KEYS[] = {KEY_N_CTX, KEY_CTX_INIT, KEY_CSC, KEY_CLAS
 
 /* cost factor 1: the reference of the others (runner/grid.c) */
 const MethodDesc coop_method = {
-    .name = "coop", .display = "CoOp", .trainer = "CoOp", .trains = 1, .keys = COOP_KEYS,
+    .name = "coop", .display = "CoOp", .trainer = "CoOp", .frozen_image_features = 1, .trains = 1, .keys = COOP_KEYS,
     .defaults = coop_defaults, .cost = method_cost_text_context, .cost_factor = 1.0,
     .ops = {coop_build, coop_set_classes, coop_forward_backward, coop_logits, coop_destroy},
 };

@@ -39,6 +39,9 @@
 MethodCost method_cost_text_context(const MethodConfig *c);
 /* the cost model of MaPLe and MuDPT: n_ctx prompt tokens in both towers, image backward */
 MethodCost method_cost_deep_prompts(const MethodConfig *c);
+/* MaPLe's and MuDPT's check: the prompt depth within the model's layers */
+int method_check_depth(const MethodConfig *c, const ClipConfig *model, char *why, size_t cap,
+                       const char **key);
 
 /* CoCoOp: 1 runs every full class prompt of every image (the official way; the reference of
  * the shared-prefix path in tests), 0 the shared-prefix path (default) */

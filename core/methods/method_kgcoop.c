@@ -111,7 +111,7 @@ static const MethodKey KG_KEYS[] = {
 
 /* CoOp's cost: the extra term is one pass of C hand-crafted prompts per class set */
 const MethodDesc kgcoop_method = {
-    .name = "kgcoop", .display = "KgCoOp", .trainer = "KgCoOp", .trains = 1, .keys = KG_KEYS,
+    .name = "kgcoop", .display = "KgCoOp", .trainer = "KgCoOp", .frozen_image_features = 1, .trains = 1, .keys = KG_KEYS,
     .defaults = kg_defaults, .cost = method_cost_text_context, .cost_factor = 1.0,
     .ops = {kg_build, kg_set_classes, kg_forward_backward, coop_logits, coop_destroy},
 };

@@ -193,10 +193,22 @@ MethodCost method_cost_deep_prompts(const MethodConfig *c) {
                         .image_backward = 1};
 }
 
+/* MaPLe and MuDPT: the prompt depth within the model's layers */
+int method_check_depth(const MethodConfig *c, const ClipConfig *model, char *why, size_t cap,
+                       const char **key) {
+    int layers = model->vis.layers < model->txt.layers ? model->vis.layers : model->txt.layers;
+    if (c->prompt_depth <= layers) return 0;
+    snprintf(why, cap, "depth: %d is beyond the model's %d layers (%s)", c->prompt_depth, layers,
+             model->arch);
+    *key = "depth";
+    return -1;
+}
+
 /* cost factor: the FLOP model leaves MaPLe 1.05x too cheap (demo sweep, runner/grid.c) */
 const MethodDesc maple_method = {
     .name = "maple", .display = "MaPLe", .trainer = "MaPLe", .trains = 1, .keys = MAPLE_KEYS,
     .defaults = maple_defaults, .cost = method_cost_deep_prompts, .cost_factor = 1.05,
+    .check = method_check_depth,
     .ops = {maple_build, maple_set_classes, prompted_forward_backward, prompted_logits,
             prompted_destroy},
 };

@@ -417,6 +417,21 @@ static void mmrl_defaults(MethodConfig *cfg, const char *setting, const char *da
     }
 }
 
+/* the representation layers within the model's */
+static int mmrl_check(const MethodConfig *cfg, const ClipConfig *model, char *why, size_t cap,
+                      const char **key) {
+    const MmrlOptions *c = METHOD_OWN(cfg, const MmrlOptions);
+    int layers = model->vis.layers < model->txt.layers ? model->vis.layers : model->txt.layers;
+    for (int r = 0; r < c->n_rep_layers; r++)
+        if (c->rep_layers[r] < 1 || c->rep_layers[r] > layers) {
+            snprintf(why, cap, "rep_layers: layer %d is outside 1..%d (the model's layers: %s)",
+                     c->rep_layers[r], layers, model->arch);
+            *key = "rep_layers";
+            return -1;
+        }
+    return 0;
+}
+
 static const MethodKey MMRL_KEYS[] = {
     {"alpha", KEY_DOUBLE, OWN_FIELD(MmrlOptions, alpha), 0, "weight of the class-token head (ALPHA)"},
     {"reg_weight", KEY_DOUBLE, OWN_FIELD(MmrlOptions, reg_weight), 0,
@@ -440,7 +455,7 @@ static MethodCost mmrl_cost(const MethodConfig *c) {
 
 const MethodDesc mmrl_method = {
     .name = "mmrl", .display = "MMRL", .trainer = "MMRL", .trains = 1, .keys = MMRL_KEYS,
-    .defaults = mmrl_defaults, .cost = mmrl_cost, .cost_factor = 1.3,
+    .defaults = mmrl_defaults, .cost = mmrl_cost, .cost_factor = 1.3, .check = mmrl_check,
     .ops = {mmrl_build, mmrl_set_classes, prompted_forward_backward, prompted_logits,
             mmrl_destroy},
 };

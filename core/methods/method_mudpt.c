@@ -199,7 +199,7 @@ static const MethodKey MUDPT_KEYS[] = {KEY_N_CTX, KEY_CTX_INIT, KEY_DEPTH, KEY_P
 const MethodDesc mudpt_method = {
     .name = "mudpt", .display = "MuDPT", .trainer = "UUMuDPT", .trainer_alias = "MuDPT",
     .trains = 1, .keys = MUDPT_KEYS, .defaults = mudpt_defaults,
-    .cost = method_cost_deep_prompts, .cost_factor = 1.05,
+    .cost = method_cost_deep_prompts, .cost_factor = 1.05, .check = method_check_depth,
     .ops = {mudpt_build, mudpt_set_classes, prompted_forward_backward, prompted_logits,
             prompted_destroy},
 };

@@ -111,7 +111,7 @@ static MethodCost zs_cost(const MethodConfig *c) {
 }
 
 const MethodDesc zsclip_method = {
-    .name = "zsclip", .display = "CLIP", .trainer = "ZeroshotCLIP", .trains = 0, .keys = ZS_KEYS,
+    .name = "zsclip", .display = "CLIP", .trainer = "ZeroshotCLIP", .frozen_image_features = 1, .trains = 0, .keys = ZS_KEYS,
     .defaults = zs_defaults, .cost = zs_cost, .cost_factor = 1.4,
     .ops = {zs_build, zs_set_classes, zs_forward_backward, zs_logits, zs_destroy},
 };

@@ -136,12 +136,27 @@ float *text_features(const ClipModel *m, const ClassPrompts *p, int chunk) {
     return out;
 }
 
+static _Thread_local FeatureTap *tap_;
+void image_features_tap(FeatureTap *tap) { tap_ = tap; }
+
 float *image_features(const ClipModel *m, const float *images, int B) {
+    FeatureTap *t = tap_;
+    size_t E = (size_t)m->cfg.embed;
+    if (t && t->replay && t->next + (size_t)B <= t->n) {
+        float *out = k_alloc((size_t)B * E);
+        k_upload(out, t->rows + t->next * E, (size_t)B * E);
+        t->next += (size_t)B;
+        return out;
+    }
     TowerInput in = tower_input_defaults();
     in.B = B, in.images = images;
     TowerRun *r = tower_forward(m, TOWER_VISION, &in);
     float *out = k_alloc((size_t)B * m->cfg.embed);
     k_copy(out, tower_features(r), (size_t)B * m->cfg.embed);
     tower_free(r);
+    if (t && !t->replay && t->next + (size_t)B <= t->n) {
+        k_download(t->rows + t->next * E, out, (size_t)B * E);
+        t->next += (size_t)B;
+    }
     return out;
 }

@@ -39,5 +39,14 @@ void prompts_embed(const ClipModel *m, const ClassPrompts *p, int c0, int n, int
 float *text_features(const ClipModel *m, const ClassPrompts *p, int chunk);
 /* raw image features [B,E] of normalised images [B,3,R,R] (device) */
 float *image_features(const ClipModel *m, const float *images, int B);
+/* the frozen-feature tap of this thread (train.c's evaluation sets it around a test set whose
+ * features are cached): while set, image_features records each call's rows into rows[next…]
+ * (host) or, with replay, returns rows[next…] without running the tower; NULL: off */
+typedef struct {
+    float *rows;          /* [n, E] host, in call order */
+    size_t n, next;       /* capacity and rows used (in images) */
+    int replay;
+} FeatureTap;
+void image_features_tap(FeatureTap *tap);
 
 #endif

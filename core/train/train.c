@@ -17,6 +17,7 @@
 #include "core/methods/registry.h"
 #include "core/train/step.h"
 #include "base/util.h"
+#include "core/methods/zeroshot.h"
 #include "kernels/ops.h"
 
 void train_state_free(TrainState *s) {
@@ -192,6 +193,28 @@ static TrainStatus train_loop(Loop *L, TrainResult *res) {
 
 /* ---- evaluation --------------------------------------------------------------------------- */
 
+/* the frozen-feature cache for an evaluation set (TrainJob.features_get): set up the tap */
+static int tap_open(const TrainJob *job, const Method *m, int set, size_t n, FeatureTap *tap) {
+    MethodKind k = job->mc.kind;
+    if (!job->features_get || m->env.comm->size != 1 ||
+        !method_at(k)->frozen_image_features)
+        return 0;
+    int have = 0, E = job->clip->cfg.embed;
+    float *rows = job->features_get(job->cb_ctx, set, n, E, &have);
+    if (!rows) return 0;
+    *tap = (FeatureTap){.rows = rows, .n = n, .next = 0, .replay = have};
+    image_features_tap(tap);
+    return 1;
+}
+
+static void tap_close(const TrainJob *job, int set, FeatureTap *tap, int ok) {
+    image_features_tap(NULL);
+    int whole = ok && tap->next == tap->n;
+    if (!tap->replay && job->features_put)
+        job->features_put(job->cb_ctx, set, whole ? tap->rows : NULL, tap->n, job->clip->cfg.embed);
+    free(tap->rows);
+}
+
 static int evaluate(const TrainJob *job, Method *m, const EvalSet *es, EvalResult *er,
                     TrainResult *res) {
     CgComm *comm = m->env.comm;
@@ -208,19 +231,28 @@ static int evaluate(const TrainJob *job, Method *m, const EvalSet *es, EvalResul
                        .seed = job->seed, .threads = job->loader_threads > 0 ? job->loader_threads : 1,
                        .shard = comm->rank, .shards = comm->size};
     if (ds->test.n <= 0) return fail(res, "%s: the test split is empty", es->dataset), -1;
-    Loader *ld = loader_open(&spec);
-    if (!ld) return fail(res, "loader: %s", cg_error()), -1;
+    FeatureTap tap;
+    int tapped = tap_open(job, m, (int)(es - job->data->evals), (size_t)ds->test.n, &tap);
+    int replay = tapped && tap.replay;  /* cached features: no image is read */
+    Loader *ld = replay ? NULL : loader_open(&spec);
+    if (!ld && !replay) {
+        if (tapped) tap_close(job, 0, &tap, 0);
+        return fail(res, "loader: %s", cg_error()), -1;
+    }
     size_t cap = (size_t)TB * 3 * R * R;
     float *host = cg_malloc(cap * sizeof(float)), *dev = k_alloc(cap);
     float *logits = cg_malloc((size_t)TB * C * sizeof(float));
     int *labels = cg_malloc((size_t)TB * sizeof(int)), *pred = cg_malloc((size_t)TB * sizeof(int));
     /* per class: [0,C) true count, [C,2C) correct, [2C,3C) predicted count */
     float *cnt = cg_calloc((size_t)3 * C, sizeof(float));
-    int nb = loader_start_epoch(ld, 0), b, bg, rc = 0;
+    int nb = replay ? (ds->test.n + TB - 1) / TB : loader_start_epoch(ld, 0), b, bg, rc = 0;
     for (int i = 0; i < nb; i++) {
-        rc = loader_next(ld, host, labels, &b, &bg);
+        if (replay) {
+            b = ds->test.n - i * TB < TB ? ds->test.n - i * TB : TB, rc = 1;
+            for (int j = 0; j < b; j++) labels[j] = ds->test.items[i * TB + j].label;
+        } else rc = loader_next(ld, host, labels, &b, &bg);
         if (rc <= 0) break;
-        if (b > 0) k_upload(dev, host, (size_t)b * 3 * R * R);
+        if (b > 0 && !replay) k_upload(dev, host, (size_t)b * 3 * R * R);
         method_logits(m, dev, b, es->mode, logits); /* b = 0 too: collectives inside */
         count_correct(logits, labels, b, C, pred);
         for (int j = 0; j < b; j++) {
@@ -229,8 +261,9 @@ static int evaluate(const TrainJob *job, Method *m, const EvalSet *es, EvalResul
             if (pred[j] == labels[j]) cnt[C + labels[j]] += 1;
         }
     }
-    loader_close(ld);
+    if (ld) loader_close(ld);
     int ok = rc >= 0;
+    if (tapped) tap_close(job, (int)(es - job->data->evals), &tap, ok);
     if (!ok) fail(res, "%s", cg_error());
     float *dcnt = k_alloc((size_t)3 * C);
     k_upload(dcnt, cnt, (size_t)3 * C);
@@ -288,6 +321,12 @@ static int train_run_(const TrainJob *job, TrainResult *res) {
         int rc = load_state(&L, res);
         if (rc < 0) status = TRAIN_FAILED;
         else status = train_loop(&L, res);
+    }
+    if (status == TRAIN_DONE && L.epochs > 0 && job->on_trained) {
+        float *host = cg_malloc((m->params.n ? m->params.n : 1) * sizeof(float));
+        if (m->params.n) k_download(host, m->params.data, m->params.n);
+        job->on_trained(job->cb_ctx, &m->params, host);
+        free(host);
     }
     res->train_seconds = cg_now() - t0;
     copy_curves(res, &L.st);

@@ -79,6 +79,18 @@ typedef struct {
                      double seconds);
     /* set asynchronously (SIGTERM/SIGUSR1): checkpoint after the current step and return */
     volatile sig_atomic_t *stop;
+    /* optional, every rank of the group: once training is complete (before the evaluation),
+     * the learned parameters: the block's layout (names, shapes, offsets) and the values in
+     * host memory (valid during the call) */
+    void (*on_trained)(void *ctx, const ParamBlock *layout, const float *values);
+    /* optional frozen test features (the runner's cache), used for evaluation set `set` of a
+     * single-rank zero-shot, CoOp or CoCoOp run (their image tower is the frozen CLIP's):
+     * features_get returns a host buffer of n·E floats (malloc'd; the evaluation frees it), with
+     * *have = 1 when it holds the set's features in test order (then the tower is not run), 0
+     * when they are to be recorded; NULL: no cache. features_put follows every get with
+     * *have = 0: the recorded rows, or NULL when the evaluation did not complete. */
+    float *(*features_get)(void *ctx, int set, size_t n, int E, int *have);
+    void (*features_put)(void *ctx, int set, const float *rows, size_t n, int E);
 } TrainJob;
 
 typedef struct {

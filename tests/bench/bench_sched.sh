@@ -34,7 +34,7 @@ pick() { # label "wall cpu" of sample a, of sample b: keeps the faster one's fol
   [ $k = a ] && echo "$a ${o%% *}" || echo "$b ${o%% *}"
 }
 sweep() { # label, ranks, threads
-  wall "$1" timeout 600 "${MPIRUN[@]}" -np "$2" "$CLIPGRID" run "$REPO/sweeps/demo.yaml" -o "$1" \
+  wall "$1" timeout 600 "${MPIRUN[@]}" -np "$2" "$CLIPGRID" run "$REPO/sweeps/demo.yaml" -o "$1" --verbose \
     --threads "$3" --progress 1000
 }
 s1a=$(sweep r1_a 1 1) s2a=$(sweep r2_a 2 1) s12a=$(sweep r12_a 1 2)

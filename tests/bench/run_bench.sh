@@ -11,6 +11,7 @@ TORCH_DEV=cpu
 [ "${CLIPGRID_BACKEND:-cpu}" = cuda ] && TORCH_DEV=cuda
 build/bench/bench_clip "${BENCH_THREADS:-0}" "${BENCH_BATCH:-0}"
 tests/bench/bench_sched.sh  # demo sweep on 1 vs 2 ranks; scheduler time per run
+tests/bench/bench_sharing.sh  # shipped sweeps: planned cost with and without shared work
 build/bench/bench_image "${BENCH_IMAGES:-64}"  # decode + test transform; Pillow+torchvision beside it
 build/bench/bench_methods "${BENCH_THREADS:-0}"       # CoOp/CoCoOp training step vs the official way in PyTorch
 build/bench/bench_methods_deep "${BENCH_THREADS:-0}"  # MaPLe/MuDPT/MMRL training step vs PyTorch
