@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clip_meta.h"
 #include "core/util.h"
 
 #define MAX_BLOCKS 1024
@@ -130,6 +131,7 @@ static int infer_text_(const SafeTensors *st, ClipNaming nm, ClipConfig *c) {
 static int infer_config_(const SafeTensors *st, ClipNaming nm, ClipConfig *c) {
     memset(c, 0, sizeof *c);
     if (infer_vision_(st, nm, c) || infer_text_(st, nm, c)) return -1;
+    if (clip_arch_resolve(c, st_path(st), st)) return -1;
     if (clip_config_finish(c)) {
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", cg_error());

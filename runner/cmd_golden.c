@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clip_meta.h"
 #include "core/clip_weights.h"
 #include "core/method.h"
 #include "core/optim.h"
@@ -41,7 +42,20 @@ typedef struct {
 static const ClipModel *ctx_model(GoldenCtx *g, const char *path) {
     if (g->loaded && !strcmp(g->model_path, path)) return &g->model;
     if (g->loaded) clip_model_free(&g->model), free(g->model_path), g->loaded = 0;
-    if (clip_model_load(&g->model, path) != 0) return NULL;
+    /* the official fixtures' CLIP is built by OpenAI's clip/model.py (fixtures README §2):
+     * QuickGELU and 64-wide heads, unless the sweep/caller set other hints */
+    const ClipArchHints *h = clip_arch_hints_get();
+    int own = h->act < 0 && !h->heads && !h->head_width;
+    if (own) {
+        ClipArchHints fx;
+        clip_arch_hints_clear(&fx);
+        fx.act = CLIP_ACT_QUICKGELU, fx.head_width = 64;
+        snprintf(fx.src, sizeof fx.src, "golden fixture: OpenAI clip/model.py");
+        clip_arch_hints_set(&fx);
+    }
+    int rc = clip_model_load(&g->model, path);
+    if (own) clip_arch_hints_set(NULL);
+    if (rc != 0) return NULL;
     g->model_path = cg_strdup(path), g->loaded = 1;
     return &g->model;
 }

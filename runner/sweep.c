@@ -119,8 +119,26 @@ static int settings_(SweepDoc *d, yaml_node_t *v, Sweep *s) {
 
 /* ---- model, data, methods, overrides --------------------------------------------------------- */
 
+/* model.activation / heads / text_heads / head_width: the architecture the shapes cannot tell */
+static int model_arch_(SweepDoc *d, yaml_node_t *k, yaml_node_t *x, Sweep *s) {
+    ClipArchHints *h = &s->arch_hints;
+    const char *key = ykey(k);
+    if (!strcmp(key, "activation")) {
+        char *a = NULL;
+        if (ystrdup(d, x, "model.activation", &a)) return -1;
+        h->act = clip_act_parse(a);
+        free(a);
+        if (h->act < 0) return yerr(d, x, "model.activation: expected quick_gelu or gelu");
+        return 0;
+    }
+    if (!strcmp(key, "heads")) return yint(d, x, "model.heads", 1, 4096, &h->heads);
+    if (!strcmp(key, "text_heads")) return yint(d, x, "model.text_heads", 1, 4096, &h->text_heads);
+    return yint(d, x, "model.head_width", 1, 4096, &h->head_width);
+}
+
 static int model_(SweepDoc *d, yaml_node_t *v, Sweep *s) {
-    static const char *const KEYS[] = {"weights", "vocab", NULL};
+    static const char *const KEYS[] = {"weights",    "vocab",      "activation", "heads",
+                                       "text_heads", "head_width", NULL};
     char b[96];
     if (ymap(d, v, "model", 0)) return -1;
     s->model_pos = ypos(v);
@@ -132,11 +150,17 @@ static int model_(SweepDoc *d, yaml_node_t *v, Sweep *s) {
         } else if (!strcmp(ykey(k), "vocab")) {
             if (ystrdup(d, x, "model.vocab", &s->vocab)) return -1;
             s->vocab_pos = ypos(x);
+        } else if (strcmp(ykey(k), "activation") == 0 || strcmp(ykey(k), "heads") == 0 ||
+                   strcmp(ykey(k), "text_heads") == 0 || strcmp(ykey(k), "head_width") == 0) {
+            if (model_arch_(d, k, x, s)) return -1;
         } else
-            return yerr(d, k, "model: unknown key '%s'%s; known keys: weights, vocab", ykey(k),
+            return yerr(d, k, "model: unknown key '%s'%s; known keys: weights, vocab, activation, "
+                        "heads, text_heads, head_width", ykey(k),
                         ysuggest(ykey(k), KEYS, b, sizeof b));
     }
-    if (!s->weights) return yerr(d, v, "model: missing key 'weights' (the safetensors file)");
+    if (!s->weights) return yerr(d, v, "model: missing key 'weights' (the weights file)");
+    snprintf(s->arch_hints.src, sizeof s->arch_hints.src, "%s:%d model keys", s->path,
+             s->model_pos.line);
     return 0;
 }
 
@@ -332,6 +356,7 @@ static void defaults_(Sweep *s) {
 
 int sweep_load(Sweep *s, const char *path) {
     memset(s, 0, sizeof *s);
+    clip_arch_hints_clear(&s->arch_hints);
     if (sweep_key_count() > SWEEP_MAX_KEYS)
         cg_fatal("METHOD_KEYS has %d entries; runner/sweep.h SWEEP_MAX_KEYS is %d",
                  sweep_key_count(), SWEEP_MAX_KEYS);
@@ -346,6 +371,7 @@ int sweep_load(Sweep *s, const char *path) {
     }
     if (!rc && !s->vocab) s->vocab = cg_strdup(cli_default_vocab());
     if (!rc) rc = sweep_expand(s);
+    if (!rc) clip_arch_hints_set(&s->arch_hints);  /* one model per sweep: every weights open */
     ydoc_free(&d);
     return rc;
 }

@@ -3,7 +3,9 @@
  * (the CLI exits with status 2). Relative paths in a sweep are taken from the current directory.
  *
  *   name: base2new                      sweep name (letters, digits, '-', '_', '.')
- *   model: {weights: FILE, vocab: FILE} vocab optional (default: the bundled CLIP BPE file)
+ *   model: {weights: FILE, vocab: FILE} vocab optional (default: the bundled CLIP BPE file);
+ *          optional activation: quick_gelu|gelu, heads: N, text_heads: N, head_width: N
+ *          (core/clip_meta.h: what the weights' shapes cannot tell)
  *   data: {root: DIR}                   the datasets' parent folder
  *   output: DIR                         optional (default out/<name>; `run -o` overrides)
  *   setting: base2new                   or a list of settings
@@ -29,6 +31,7 @@
 
 #include <stdint.h>
 
+#include "core/clip_meta.h"
 #include "core/method.h"
 
 #define SWEEP_MAX_ITEMS 64   /* settings, shots, seeds, datasets per sweep */
@@ -81,6 +84,7 @@ typedef struct {
     char *path;              /* the sweep file */
     char name[64];
     char *weights, *vocab, *data_root, *output;
+    ClipArchHints arch_hints;  /* model.activation / heads / text_heads / head_width */
     SweepPos model_pos, weights_pos, vocab_pos, data_pos;
     int n_settings, n_shots, n_seeds, n_datasets, n_methods, n_overrides;
     char settings[4][32];
