@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/clip_meta.h"
+#include "core/torch_checkpoint.h"
 #include "core/util.h"
 
 #define MAX_BLOCKS 1024
@@ -233,7 +234,7 @@ static void upload_(ClipModel *m, const SafeTensors *st, const ClipTensorDesc *d
 
 int clip_model_load(ClipModel *m, const char *path) {
     memset(m, 0, sizeof *m);
-    SafeTensors *st = st_open(path);
+    SafeTensors *st = weights_open(path);  /* safetensors or a PyTorch checkpoint */
     ClipNaming nm;
     if (!st) return -1;
     if (clip_weights_check(st, &m->cfg, &nm)) {

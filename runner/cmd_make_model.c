@@ -11,6 +11,7 @@
 #include "core/clip_random.h"
 #include "core/clip_weights.h"
 #include "core/safetensors.h"
+#include "core/torch_checkpoint.h"
 #include "core/util.h"
 #include "runner/cli.h"
 
@@ -214,7 +215,7 @@ int cmd_model_info(int argc, char **argv) {
                    "the file is not a valid CLIP checkpoint.\n");
         return argc == 2 ? 0 : 2;
     }
-    SafeTensors *st = st_open(argv[1]);
+    SafeTensors *st = weights_open(argv[1]);
     ClipConfig c;
     ClipNaming nm;
     if (!st || clip_weights_check(st, &c, &nm)) {

@@ -9,6 +9,7 @@
 
 #include "core/clip_weights.h"
 #include "core/dataset.h"
+#include "core/torch_checkpoint.h"
 #include "core/util.h"
 
 /* published split sizes (protocol.md §7): classes, train, test */
@@ -250,7 +251,7 @@ void grid_plan_free(GridPlan *p) {
 }
 
 int grid_model_config(const char *weights, ClipConfig *cfg) {
-    SafeTensors *st = st_open(weights);
+    SafeTensors *st = weights_open(weights);  /* safetensors or a PyTorch checkpoint */
     if (!st) return -1;
     ClipNaming nm;
     int rc = clip_weights_check(st, cfg, &nm);
