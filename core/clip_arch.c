@@ -92,7 +92,6 @@ int clip_config_finish(ClipConfig *c) {
         return -1;
     }
     c->vis.mlp = 4 * c->vis.width;
-    c->txt.heads = c->txt.width / 64;
     c->txt.mlp = 4 * c->txt.width;
     c->grid = c->image_res / c->patch;
     if (in_range_("grid", c->grid, 1, 1024)) return -1;

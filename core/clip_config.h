@@ -26,8 +26,8 @@ typedef struct {
     int vocab;         /* 49408 */
     int context;       /* 77 */
     ClipAct act;       /* QuickGELU unless metadata says otherwise */
-    char act_src[192];    /* where act and the head counts came from ("" for in-memory models) */
-    char heads_src[200];
+    char act_src[400];    /* where act and the head counts came from ("" for in-memory models) */
+    char heads_src[400];
 } ClipConfig;
 
 /* One pre-LN residual block. Linear weights are [out,in]; qkv rows are [q; k; v]. */

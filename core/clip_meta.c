@@ -63,7 +63,7 @@ static int from_hints_(Slots *s, const ClipConfig *c, const char *path) {
     char from[4400];
     snprintf(from, sizeof from, "%s: model.head_width from %s", path, src);
     put_(s, S_ACT, h->act, "%s (model.activation)", src);
-    put_(s, S_TH, h->text_heads, "%s (model.text_heads)", src);
+    put_(s, S_TH, h->text_heads > 0 ? h->text_heads : -1, "%s (model.text_heads)", src);
     put_(s, S_VH, h->heads > 0 ? h->heads : -1, "%s (model.heads)", src);
     put_(s, S_TH, h->heads > 0 ? h->heads : -1, "%s (model.heads)", src);
     if (h->head_width > 0) {
@@ -253,7 +253,7 @@ int clip_arch_resolve(ClipConfig *c, const char *path, const SafeTensors *st) {
     if (!strcmp(s.src[S_VH], s.src[S_TH]))
         snprintf(c->heads_src, sizeof c->heads_src, "%s", s.src[S_VH]);
     else
-        snprintf(c->heads_src, sizeof c->heads_src, "vision: %.80s; text: %.80s", s.src[S_VH],
+        snprintf(c->heads_src, sizeof c->heads_src, "vision: %.190s; text: %.190s", s.src[S_VH],
                  s.src[S_TH]);
     return 0;
 }

@@ -216,14 +216,15 @@ int tc_is_torch_file(const char *path) {
     FILE *f = fopen(path, "rb");
     size_t n = f ? fread(b, 1, 4, f) : 0;
     if (f) fclose(f);
-    return n == 4 && ((b[0] == 'P' && b[1] == 'K' && b[2] == 3 && b[3] == 4) || b[0] == 0x80);
+    /* a ZIP local header, or the legacy format's PROTO 2 + LONG1 of its 10-byte magic number */
+    return n == 4 && (!memcmp(b, "PK\x03\x04", 4) || !memcmp(b, "\x80\x02\x8a\x0a", 4));
 }
 
 SafeTensors *tc_open(const char *path) {
     Ckpt *c = cg_calloc(1, sizeof *c);
     c->path = cg_strdup(path);
     if (map_file_(c)) goto fail;
-    if (c->map[0] == 0x80) {
+    if (c->map[0] != 'P') {
         cg_error_set("%s: legacy (pre-1.6, non-ZIP) torch.save format is not supported: save it "
                      "again with a current torch.save", path);
         goto fail;
