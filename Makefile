@@ -4,7 +4,7 @@
 CC      ?= gcc
 NVCC    ?= nvcc
 BUILD   := build
-PKGS    := ompi-c hdf5-openmpi yaml-0.1 openblas libjpeg libpng zlib libpcre2-8 jansson libzip
+PKGS    := ompi-c hdf5-openmpi yaml-0.1 openblas libjpeg libpng zlib libpcre2-8 jansson libzip nettle
 
 # every dependency is required: fail early with the name of the missing one
 PKG_MISSING := $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(p) && echo y),,$(p)))
