@@ -36,6 +36,8 @@ typedef struct {
     double cost_estimate; /* the planner's estimate (seconds) */
     char variant[48];     /* "" for one config per method; else a label that tells two configs of
                              the same method apart in tables (e.g. "ctx16"); tables group by it */
+    char fewshot_source[1100]; /* "sampled", "none" or "cache FILE" (a Dassl shot_K-seed_S.pkl) */
+    char fewshot_sha256[65];   /* SHA-256 of that cache file, else "" */
 } RunMeta;
 
 /* the on-disk file name of a run id (no directory): characters other than [A-Za-z0-9._+=-]

@@ -40,6 +40,7 @@ typedef struct {
     FILE *log;               /* group rank 0 only */
     char *ckpt;
     RunningMarker marker;
+    FewshotSource fewshot;   /* recorded in the run file */
 } Cell;
 
 static double wall_(void) {
@@ -164,6 +165,13 @@ static void meta_(Cell *x, RunMeta *m, double t0, double t1) {
     m->config_json = sweep_cell_config_json(x->rc->s, c);
     m->start_time = t0, m->end_time = t1;
     m->cost_estimate = c->cost;
+    if (x->fewshot.from_cache) {
+        snprintf(m->fewshot_source, sizeof m->fewshot_source, "cache %s", x->fewshot.file);
+        snprintf(m->fewshot_sha256, sizeof m->fewshot_sha256, "%s", x->fewshot.sha256);
+    } else {
+        snprintf(m->fewshot_source, sizeof m->fewshot_source, "%s",
+                 c->shots > 0 ? "sampled" : "none");
+    }
 }
 
 static void train_(Cell *x, TrainResult *res) {
@@ -171,11 +179,16 @@ static void train_(Cell *x, TrainResult *res) {
     const SweepCell *c = x->c;
     RunData rd;
     memset(&rd, 0, sizeof rd);
-    if (run_prepare(&rd, c->setting, c->dataset, rc->s->data_root, c->shots, c->seed)) {
+    if (run_prepare_with(&rd, c->setting, c->dataset, rc->s->data_root, c->shots, c->seed,
+                         rc->s->fewshot_dir)) {
         res->status = TRAIN_FAILED;
         snprintf(res->error, sizeof res->error, "%s", cg_error());
         return;
     }
+    x->fewshot = rd.fewshot;
+    if (rd.fewshot.from_cache)
+        logf_(x, "few-shot items from Dassl's cache %s (sha256 %s)", rd.fewshot.file,
+              rd.fewshot.sha256);
     TrainJob job = {
         .clip = rc->clip, .tok = rc->tok, .mc = c->mc, .data = &rd, .seed = c->run_seed,
         .loader_threads = rc->loader_threads, .comm = x->comm, .cb_ctx = x,

@@ -165,13 +165,17 @@ static int model_(SweepDoc *d, yaml_node_t *v, Sweep *s) {
 }
 
 static int data_(SweepDoc *d, yaml_node_t *v, Sweep *s) {
-    static const char *const KEYS[] = {"root", NULL};
+    static const char *const KEYS[] = {"root", "fewshot_dir", NULL};
     char b[96];
     if (ymap(d, v, "data", 0)) return -1;
     for (int i = 0; i < ymap_len(v); i++) {
         yaml_node_t *k = ymap_key(d, v, i), *x = ymap_val(d, v, i);
+        if (!strcmp(ykey(k), "fewshot_dir")) {
+            if (ystrdup(d, x, "data.fewshot_dir", &s->fewshot_dir)) return -1;
+            continue;
+        }
         if (strcmp(ykey(k), "root"))
-            return yerr(d, k, "data: unknown key '%s'%s; known keys: root", ykey(k),
+            return yerr(d, k, "data: unknown key '%s'%s; known keys: root, fewshot_dir", ykey(k),
                         ysuggest(ykey(k), KEYS, b, sizeof b));
         if (ystrdup(d, x, "data.root", &s->data_root)) return -1;
         s->data_pos = ypos(x);
@@ -381,6 +385,7 @@ void sweep_free(Sweep *s) {
     free(s->weights);
     free(s->vocab);
     free(s->data_root);
+    free(s->fewshot_dir);
     free(s->output);
     free(s->overrides);
     free(s->cells);

@@ -6,6 +6,8 @@
  *   model: {weights: FILE, vocab: FILE} vocab optional (default: the bundled CLIP BPE file);
  *          optional activation: quick_gelu|gelu, heads: N, text_heads: N, head_width: N
  *          (core/clip_meta.h: what the weights' shapes cannot tell)
+ *   data: {root: DIR, fewshot_dir: DIR} fewshot_dir optional: Dassl's split_fewshot caches
+ *          (core/fewshot_cache.h); each dataset's own DIR/split_fewshot is looked in anyway
  *   data: {root: DIR}                   the datasets' parent folder
  *   output: DIR                         optional (default out/<name>; `run -o` overrides)
  *   setting: base2new                   or a list of settings
@@ -84,6 +86,7 @@ typedef struct {
     char *path;              /* the sweep file */
     char name[64];
     char *weights, *vocab, *data_root, *output;
+    char *fewshot_dir;         /* data.fewshot_dir: Dassl caches <dir>/<dataset folder>/… or NULL */
     ClipArchHints arch_hints;  /* model.activation / heads / text_heads / head_width */
     SweepPos model_pos, weights_pos, vocab_pos, data_pos;
     int n_settings, n_shots, n_seeds, n_datasets, n_methods, n_overrides;
