@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "core/clip_tower.h"
+#include "core/dataset.h"
 #include "core/tokenizer.h"
 #include "core/util.h"
 
@@ -32,6 +33,8 @@ static const struct {
 };
 
 const char *zeroshot_template(const char *dataset) {
+    const char *own = dataset_folder_template(dataset);
+    if (own) return own;
     for (size_t i = 0; dataset && i < sizeof TEMPLATES / sizeof TEMPLATES[0]; i++)
         for (int j = 0; j < 2; j++)
             if (!strcasecmp(dataset, TEMPLATES[i].names[j])) return TEMPLATES[i].tmpl;

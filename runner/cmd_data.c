@@ -25,7 +25,8 @@ static void data_usage(FILE *f) {
             "names) and the sizes of its train/val/test lists.\n\n"
             "  --dataset NAME  imagenet caltech101 oxford_pets stanford_cars oxford_flowers food101\n"
             "                  fgvc_aircraft sun397 dtd eurosat ucf101 imagenetv2 imagenet_sketch\n"
-            "                  imagenet_a imagenet_r\n"
+            "                  imagenet_a imagenet_r, or folder: a user's dataset DIR/train/<class>/,\n"
+            "                  DIR/test/<class>/, optional DIR/val/ and DIR/classnames.txt\n"
             "  --shots K       Dassl's K-shot sample (train K, val min(K, 4); Python's random\n"
             "                  seeded with S, as CoOp's split_fewshot/shot_K-seed_S.pkl); prints\n"
             "                  the chosen training items in order, one per line: PATH LABEL\n"
@@ -185,6 +186,10 @@ int cmd_data(int argc, char **argv) {
     if (!dir || !name) {
         data_usage(stderr);
         return 2;
+    }
+    if (!strcmp(name, "folder") && dataset_folder_register("folder", dir, NULL)) {
+        fprintf(stderr, "clipgrid data: %s\n", cg_error());
+        return 1;
     }
     Dataset d;
     FewshotSource src = {0};

@@ -164,8 +164,34 @@ static int model_(SweepDoc *d, yaml_node_t *v, Sweep *s) {
     return 0;
 }
 
+/* data.folders: {NAME: {path: DIR, template: "… {} …"}}: users' own datasets of kind folder
+ * (core/dataset.h); DIR is relative to data.root unless absolute */
+static int folder_(SweepDoc *d, yaml_node_t *k, yaml_node_t *v) {
+    static const char *const KEYS[] = {"path", "template", NULL};
+    char b[96], *path = NULL, *tmpl = NULL;
+    int rc = ymap(d, v, "data.folders entry", 0);
+    for (int i = 0; !rc && i < ymap_len(v); i++) {
+        yaml_node_t *kk = ymap_key(d, v, i), *x = ymap_val(d, v, i);
+        if (!strcmp(ykey(kk), "path")) rc = ystrdup(d, x, "data.folders path", &path);
+        else if (!strcmp(ykey(kk), "template")) rc = ystrdup(d, x, "data.folders template", &tmpl);
+        else rc = yerr(d, kk, "data.folders.%s: unknown key '%s'%s; known keys: path, template",
+                       ykey(k), ykey(kk), ysuggest(ykey(kk), KEYS, b, sizeof b));
+    }
+    if (!rc && !path) rc = yerr(d, v, "data.folders.%s: missing key 'path'", ykey(k));
+    if (!rc && dataset_folder_register(ykey(k), path, tmpl)) rc = yerr(d, k, "%s", cg_error());
+    free(path), free(tmpl);
+    return rc;
+}
+
+static int folders_(SweepDoc *d, yaml_node_t *v) {
+    if (ymap(d, v, "data.folders", 0)) return -1;
+    for (int i = 0; i < ymap_len(v); i++)
+        if (folder_(d, ymap_key(d, v, i), ymap_val(d, v, i))) return -1;
+    return 0;
+}
+
 static int data_(SweepDoc *d, yaml_node_t *v, Sweep *s) {
-    static const char *const KEYS[] = {"root", "fewshot_dir", NULL};
+    static const char *const KEYS[] = {"root", "fewshot_dir", "folders", NULL};
     char b[96];
     if (ymap(d, v, "data", 0)) return -1;
     for (int i = 0; i < ymap_len(v); i++) {
@@ -174,8 +200,13 @@ static int data_(SweepDoc *d, yaml_node_t *v, Sweep *s) {
             if (ystrdup(d, x, "data.fewshot_dir", &s->fewshot_dir)) return -1;
             continue;
         }
+        if (!strcmp(ykey(k), "folders")) {
+            if (folders_(d, x)) return -1;
+            continue;
+        }
         if (strcmp(ykey(k), "root"))
-            return yerr(d, k, "data: unknown key '%s'%s; known keys: root, fewshot_dir", ykey(k),
+            return yerr(d, k, "data: unknown key '%s'%s; known keys: root, fewshot_dir, folders",
+                        ykey(k),
                         ysuggest(ykey(k), KEYS, b, sizeof b));
         if (ystrdup(d, x, "data.root", &s->data_root)) return -1;
         s->data_pos = ypos(x);
@@ -339,8 +370,14 @@ static int required_(SweepDoc *d, yaml_node_t *root, const Sweep *s) {
 static int parse_(SweepDoc *d, Sweep *s) {
     yaml_node_t *root = ydoc_root(d), *ov = NULL;
     if (ymap(d, root, "sweep file", 0)) return -1;
+    /* data first: its folder datasets are names the datasets list may use */
+    for (int i = 0; i < ymap_len(root); i++)
+        if (!strcmp(ykey(ymap_key(d, root, i)), "data") &&
+            top_key_(d, ymap_key(d, root, i), ymap_val(d, root, i), s))
+            return -1;
     for (int i = 0; i < ymap_len(root); i++) {
         yaml_node_t *k = ymap_key(d, root, i);
+        if (!strcmp(ykey(k), "data")) continue;
         if (!strcmp(ykey(k), "overrides")) ov = ymap_val(d, root, i);
         if (top_key_(d, k, ymap_val(d, root, i), s)) return -1;
     }

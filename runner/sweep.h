@@ -7,7 +7,10 @@
  *          optional activation: quick_gelu|gelu, heads: N, text_heads: N, head_width: N
  *          (core/clip_meta.h: what the weights' shapes cannot tell)
  *   data: {root: DIR, fewshot_dir: DIR} fewshot_dir optional: Dassl's split_fewshot caches
- *          (core/fewshot_cache.h); each dataset's own DIR/split_fewshot is looked in anyway
+ *          (core/fewshot_cache.h); each dataset's own DIR/split_fewshot is looked in anyway;
+ *          folders: {NAME: {path: DIR, template: "a photo of a {}."}} users' datasets of kind
+ *          folder (core/dataset.h), DIR relative to root unless absolute; NAME then usable in
+ *          datasets
  *   data: {root: DIR}                   the datasets' parent folder
  *   output: DIR                         optional (default out/<name>; `run -o` overrides)
  *   setting: base2new                   or a list of settings
