@@ -18,6 +18,13 @@
 #define MAX_PICKLE (1u << 28)  /* data.pkl above 256 MB: not a weights file */
 #define MAX_DEPTH 64
 
+/* legacy format: where each storage's data lies in the file */
+typedef struct {
+    char key[64];
+    size_t off;
+    uint64_t numel;
+} LegacyStorage;
+
 typedef struct {
     char *path;
     const uint8_t *map;
@@ -27,6 +34,8 @@ typedef struct {
     StTensor *t;
     char **names;
     int n, cap;
+    LegacyStorage *ls;   /* legacy format only */
+    size_t n_ls;
 } Ckpt;
 
 static void ckpt_free_(void *p) {
@@ -34,6 +43,7 @@ static void ckpt_free_(void *p) {
     if (!c) return;
     for (int i = 0; i < c->n; i++) free(c->names[i]);
     free(c->names);
+    free(c->ls);
     tp_free(c->doc);
     tz_close(c->zip);
     if (c->map) munmap((void *)c->map, c->size);
@@ -92,8 +102,19 @@ big:
     return -1;
 }
 
+static int legacy_storage_(Ckpt *c, const TpValue *s, const uint8_t **data) {
+    for (size_t i = 0; i < c->n_ls; i++)
+        if (!strcmp(c->ls[i].key, s->s)) {
+            *data = c->map + c->ls[i].off;
+            return 0;
+        }
+    cg_error_set("%s: storage %s is not in the file's list of storages", c->path, s->s);
+    return -1;
+}
+
 /* the storage's bytes in the mapping: data/<key>, stored, exactly numel elements */
 static int storage_data_(Ckpt *c, const TpValue *s, const uint8_t **data) {
+    if (!c->zip) return legacy_storage_(c, s, data);
     char rel[300];
     snprintf(rel, sizeof rel, "data/%s", s->s);
     long idx = tz_find(c->zip, rel);
@@ -211,6 +232,95 @@ static int read_zip_(Ckpt *c) {
     return c->doc ? tensors_(c) : -1;
 }
 
+/* ---- the legacy (pre-1.6) format: pickles of the magic number, protocol 1001, the system
+ * info, the object and the storage keys, then per key an int64 element count and the data ---- */
+
+static const uint8_t LEGACY_MAGIC[10] = {0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
+
+/* one header pickle at *pos; its root passed to check; the doc is freed */
+static int header_(Ckpt *c, size_t *pos, const char *what, int (*check)(const TpValue *)) {
+    char w[4400];
+    snprintf(w, sizeof w, "%s:%s", c->path, what);
+    TpDoc *d = tp_parse(c->map + *pos, c->size - *pos, TP_ALLOW_TORCH, w);
+    if (!d) return -1;
+    int ok = check(tp_root(d));
+    *pos += tp_consumed(d);
+    tp_free(d);
+    if (!ok) cg_error_set("%s: not a legacy torch.save file (%s is not what torch writes)", c->path,
+                          what);
+    return ok ? 0 : -1;
+}
+
+static int magic_ok_(const TpValue *v) {
+    return v->kind == TP_BYTES && v->len == 10 && !memcmp(v->s, LEGACY_MAGIC, 10);
+}
+static int proto_ok_(const TpValue *v) { return v->kind == TP_INT && v->i == 1001; }
+static int sysinfo_ok_(const TpValue *v) {
+    const TpValue *le = tp_get(v, "little_endian");
+    return le && le->kind == TP_BOOL && le->i == 1;
+}
+
+static const TpValue *storage_of_(const TpDoc *d, const char *key) {
+    for (size_t i = 0; i < tp_value_count(d); i++) {
+        const TpValue *v = tp_value_at(d, i);
+        if (v->kind == TP_STORAGE && !strcmp(v->s, key)) return v;
+    }
+    return NULL;
+}
+
+/* the raw storages after the key list: count (int64 LE) then count * element size bytes */
+static int legacy_data_(Ckpt *c, const TpValue *keys, size_t pos) {
+    c->ls = cg_calloc(keys->n + 1, sizeof *c->ls);
+    for (size_t i = 0; i < keys->n; i++) {
+        const TpValue *k = keys->items[i], *s = k->kind == TP_STR ? storage_of_(c->doc, k->s) : NULL;
+        if (!s || k->len >= sizeof c->ls[0].key) {
+            cg_error_set("%s: storage key %zu of the list is not a storage of the object", c->path, i);
+            return -1;
+        }
+        uint64_t numel = 0;
+        if (c->size - pos < 8) goto short_;
+        memcpy(&numel, c->map + pos, 8);
+        size_t es = elsize_(s->dtype);
+        if (numel != (uint64_t)s->i || numel > (c->size - pos - 8) / es) {
+            cg_error_set("%s: storage %s: %llu elements in the data, %llu declared, %zu bytes left",
+                         c->path, k->s, (unsigned long long)numel, (unsigned long long)s->i,
+                         c->size - pos - 8);
+            return -1;
+        }
+        snprintf(c->ls[i].key, sizeof c->ls[i].key, "%s", k->s);
+        c->ls[i].off = pos + 8, c->ls[i].numel = numel;
+        c->n_ls = i + 1;
+        pos += 8 + numel * es;
+    }
+    if (pos == c->size) return 0;
+    cg_error_set("%s: %zu bytes after the last storage", c->path, c->size - pos);
+    return -1;
+short_:
+    cg_error_set("%s: truncated: the storages' data ends early", c->path);
+    return -1;
+}
+
+static int read_legacy_(Ckpt *c) {
+    size_t pos = 0;
+    if (header_(c, &pos, "magic number", magic_ok_) ||
+        header_(c, &pos, "protocol version", proto_ok_) ||
+        header_(c, &pos, "system info", sysinfo_ok_))
+        return -1;
+    char what[4400];
+    snprintf(what, sizeof what, "%s:object", c->path);
+    c->doc = tp_parse(c->map + pos, c->size - pos, TP_ALLOW_TORCH, what);
+    if (!c->doc) return -1;
+    pos += tp_consumed(c->doc);
+    snprintf(what, sizeof what, "%s:storage keys", c->path);
+    TpDoc *kd = tp_parse(c->map + pos, c->size - pos, TP_ALLOW_TORCH, what);
+    if (!kd) return -1;
+    pos += tp_consumed(kd);
+    int rc = tp_root(kd)->kind == TP_LIST ? legacy_data_(c, tp_root(kd), pos)
+                                          : (cg_error_set("%s: storage keys are not a list", c->path), -1);
+    tp_free(kd);
+    return rc ? -1 : tensors_(c);
+}
+
 int tc_is_torch_file(const char *path) {
     unsigned char b[4] = {0};
     FILE *f = fopen(path, "rb");
@@ -224,12 +334,7 @@ SafeTensors *tc_open(const char *path) {
     Ckpt *c = cg_calloc(1, sizeof *c);
     c->path = cg_strdup(path);
     if (map_file_(c)) goto fail;
-    if (c->map[0] != 'P') {
-        cg_error_set("%s: legacy (pre-1.6, non-ZIP) torch.save format is not supported: save it "
-                     "again with a current torch.save", path);
-        goto fail;
-    }
-    if (read_zip_(c)) goto fail;
+    if (c->map[0] == 'P' ? read_zip_(c) : read_legacy_(c)) goto fail;
     tp_free(c->doc), c->doc = NULL;  /* the tensors keep only their names and the mapping */
     StTensor *t = c->t;
     c->t = NULL;

@@ -162,10 +162,12 @@ static int push_str_(TpDoc *d, TpKind k, uint64_t n) {
     return push_(d, v);
 }
 
-/* LONG1: n little-endian two's-complement bytes, n <= 8 */
+/* LONG1: n little-endian two's-complement bytes; n <= 8 an INT, 9..16 its raw bytes as BYTES
+ * (only the legacy torch format's 10-byte magic number is that long) */
 static int long1_(TpDoc *d) {
     uint64_t n, v;
     if (read_uint_(d, 1, &n)) return -1;
+    if (n > 8 && n <= 16) return push_str_(d, TP_BYTES, n);
     if (n > 8) return fail_(d, "LONG1 integer of %llu bytes is out of range", (unsigned long long)n);
     if (n == 0) return push_int_(d, 0);
     if (read_uint_(d, (int)n, &v)) return -1;
@@ -526,6 +528,8 @@ TpDoc *tp_parse(const void *buf, size_t len, unsigned allow, const char *what) {
 }
 
 size_t tp_consumed(const TpDoc *d) { return d->pos; }
+size_t tp_value_count(const TpDoc *d) { return d->n_all; }
+const TpValue *tp_value_at(const TpDoc *d, size_t i) { return i < d->n_all ? d->all[i] : NULL; }
 const TpValue *tp_root(const TpDoc *d) { return d->root; }
 
 void tp_free(TpDoc *d) {

@@ -61,6 +61,9 @@ enum { TP_ALLOW_TORCH = 1, TP_ALLOW_DASSL = 2 };
 TpDoc *tp_parse(const void *buf, size_t len, unsigned allow, const char *what);
 /* bytes consumed by the pickle (the legacy torch format has several in a row) */
 size_t tp_consumed(const TpDoc *d);
+/* every value the stream made, in creation order (e.g. to find all storages) */
+size_t tp_value_count(const TpDoc *d);
+const TpValue *tp_value_at(const TpDoc *d, size_t i);
 const TpValue *tp_root(const TpDoc *d);
 void tp_free(TpDoc *d);
 

@@ -3,7 +3,7 @@
  *   - files written by Debian's torch (tests/reference/arch_ckpt_ref.py): torch.save state dicts
  *     in F32, F16 and BF16 and a torch.jit.save archive of a scripted CLIP give tensors bit-identical
  *     to the safetensors files of the same weights, and the same loaded model (arena memcmp);
- *   - the legacy (non-ZIP) format is refused with one message;
+ *   - the legacy (pre-1.6, non-ZIP) torch.save format too (F16 state dict);
  *   - tests/data/torch_bad/ (tests/reference/bad_ckpt_ref.py): each malicious or broken file is
  *     refused with the listed message, and the os.system payload never ran;
  *   - the pickle reader on every prefix of a real data.pkl and on every single-byte corruption of it
@@ -78,10 +78,8 @@ static void test_real_files(void) {
               st_find(j, "visual.transformer.resblocks.1.mlp.c_proj.bias"),
           "model_jit.pt: module tree not flattened to state-dict names");
     st_close(j);
-    SafeTensors *l = weights_open(DIR "legacy.pt");
-    CHECK(!l && strstr(cg_error(), "legacy") && strstr(cg_error(), "legacy.pt"),
-          "legacy.pt: %s", l ? "accepted" : cg_error());
-    st_close(l);
+    same_tensors_(DIR "model_f16_legacy.pt", DIR "model_f16.safetensors");
+    same_model_(DIR "model_f16_legacy.pt", DIR "model_f16.safetensors");
 }
 
 static void test_bad_files(void) {

@@ -17,7 +17,7 @@ float64). gelu64/ also gets the same weights as PyTorch files written by this to
   model.pt          torch.save(state_dict)                     (ZIP format)
   model_f16.pt, model_bf16.pt and model_f16.safetensors, model_bf16.safetensors (the same weights cast)
   model_jit.pt      torch.jit.save(torch.jit.script(model))      (TorchScript archive, as OpenAI's ViT-*.pt)
-  legacy.pt         a 3-element state dict in torch.save's legacy format (clipgrid refuses it)
+  model_f16_legacy.pt  the F16 state dict in torch.save's legacy (pre-1.6, non-ZIP) format
 The safetensors files are written here by hand (the format is a JSON header and raw little-endian data).
 
 Usage (Debian's python3 with python3-torch, numpy, h5py): /usr/bin/python3 tests/reference/arch_ckpt_ref.py
@@ -262,12 +262,12 @@ def metadata_files(name, cfg, d):
 
 def torch_files(model, sd, d):
     torch.save(sd, os.path.join(d, "model.pt"))
-    small = OrderedDict(a=torch.arange(3, dtype=torch.float32))  # only its refusal is tested
-    torch.save(small, os.path.join(d, "legacy.pt"), _use_new_zipfile_serialization=False)
     for dt, tag in ((torch.float16, "f16"), (torch.bfloat16, "bf16")):
         cast = OrderedDict((k, v.to(dt)) for k, v in sd.items())
         torch.save(cast, os.path.join(d, f"model_{tag}.pt"))
         save_safetensors(cast, os.path.join(d, f"model_{tag}.safetensors"))
+        if dt == torch.float16:
+            torch.save(cast, os.path.join(d, "model_f16_legacy.pt"), _use_new_zipfile_serialization=False)
     torch.jit.save(torch.jit.script(model), os.path.join(d, "model_jit.pt"))
 
 

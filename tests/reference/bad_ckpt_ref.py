@@ -107,6 +107,12 @@ def main():
     open(os.path.join(OUT, "truncated_zip.pt"), "wb").write(whole[: len(whole) // 2])
     cases.append(("truncated_zip.pt", "not a readable ZIP archive"))
     case("stop_early.pt", with_pkl(b"\x80\x02N."), "neither a state dict nor a TorchScript module")
+    buf = io.BytesIO()
+    torch.save(OrderedDict(w=torch.arange(6, dtype=torch.float32)), buf, _use_new_zipfile_serialization=False)
+    open(os.path.join(OUT, "legacy_truncated.pt"), "wb").write(buf.getvalue()[:-5])
+    cases.append(("legacy_truncated.pt", "elements in the data"))
+    open(os.path.join(OUT, "legacy_trailing.pt"), "wb").write(buf.getvalue() + b"xx")
+    cases.append(("legacy_trailing.pt", "2 bytes after the last storage"))
     with open(os.path.join(OUT, "expected.txt"), "w") as f:
         f.write("# file<TAB>a piece of the one error message clipgrid must give (tests/test_torch_ckpt.c)\n")
         for name, expect in cases:
