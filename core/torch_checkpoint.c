@@ -281,10 +281,14 @@ static int legacy_data_(Ckpt *c, const TpValue *keys, size_t pos) {
         if (c->size - pos < 8) goto short_;
         memcpy(&numel, c->map + pos, 8);
         size_t es = elsize_(s->dtype);
-        if (numel != (uint64_t)s->i || numel > (c->size - pos - 8) / es) {
-            cg_error_set("%s: storage %s: %llu elements in the data, %llu declared, %zu bytes left",
-                         c->path, k->s, (unsigned long long)numel, (unsigned long long)s->i,
-                         c->size - pos - 8);
+        if (numel != (uint64_t)s->i) {
+            cg_error_set("%s: storage %s: %llu elements in the data, %llu declared", c->path,
+                         k->s, (unsigned long long)numel, (unsigned long long)s->i);
+            return -1;
+        }
+        if (numel > (c->size - pos - 8) / es) {
+            cg_error_set("%s: truncated: storage %s needs %llu elements of %zu bytes, %zu bytes "
+                         "left", c->path, k->s, (unsigned long long)numel, es, c->size - pos - 8);
             return -1;
         }
         snprintf(c->ls[i].key, sizeof c->ls[i].key, "%s", k->s);

@@ -110,7 +110,7 @@ def main():
     buf = io.BytesIO()
     torch.save(OrderedDict(w=torch.arange(6, dtype=torch.float32)), buf, _use_new_zipfile_serialization=False)
     open(os.path.join(OUT, "legacy_truncated.pt"), "wb").write(buf.getvalue()[:-5])
-    cases.append(("legacy_truncated.pt", "elements in the data"))
+    cases.append(("legacy_truncated.pt", "truncated: storage"))
     open(os.path.join(OUT, "legacy_trailing.pt"), "wb").write(buf.getvalue() + b"xx")
     cases.append(("legacy_trailing.pt", "2 bytes after the last storage"))
     with open(os.path.join(OUT, "expected.txt"), "w") as f:
