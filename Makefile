@@ -79,8 +79,10 @@ BLAS_FROM   := $(BLAS_L_$(BLAS)) (pkg-config does not know $(BLAS_PC_$(BLAS)))
 endif
 
 # the libraries every Linux distribution packages: pkg-config, else the plain -l name
-OTHER_PKGS := yaml-0.1 libjpeg libpng zlib libpcre2-8 jansson plplot libcrypto
+OTHER_PKGS := yaml-0.1 libjpeg libpng zlib libpcre2-8 jansson plplot libcrypto libzip nettle
 lib_libcrypto := -lcrypto
+lib_libzip := -lzip
+lib_nettle := -lnettle
 lib_plplot := -lplplot
 lib_yaml-0.1 := -lyaml
 lib_libjpeg := -ljpeg

@@ -44,6 +44,9 @@
     V(op_quickgelu, (float *y, const float *x, size_t n), (y, x, n))                             \
     V(op_quickgelu_backward, (float *dx, const float *dy, const float *x, size_t n, int acc),    \
       (dx, dy, x, n, acc))                                                                       \
+    V(op_gelu, (float *y, const float *x, size_t n), (y, x, n))                                  \
+    V(op_gelu_backward, (float *dx, const float *dy, const float *x, size_t n, int acc),         \
+      (dx, dy, x, n, acc))                                                                       \
     V(op_add, (float *y, const float *x, size_t n), (y, x, n))                                   \
     V(op_add_broadcast, (float *y, const float *x, size_t outer, size_t n), (y, x, outer, n))    \
     V(op_scale, (float *y, float alpha, size_t n), (y, alpha, n))                                \

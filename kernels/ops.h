@@ -111,6 +111,9 @@ void op_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *
 /* QuickGELU y = x·σ(1.702x), elementwise over n. */
 void op_quickgelu(float *y, const float *x, size_t n);
 void op_quickgelu_backward(float *dx, const float *dy, const float *x, size_t n, int acc);
+/* exact GELU y = x·Φ(x) = ½x(1 + erf(x/√2)) (PyTorch nn.GELU()), elementwise over n. */
+void op_gelu(float *y, const float *x, size_t n);
+void op_gelu_backward(float *dx, const float *dy, const float *x, size_t n, int acc);
 
 /* y[i] += x[i] */
 void op_add(float *y, const float *x, size_t n);

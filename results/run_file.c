@@ -67,6 +67,8 @@ static int write_meta(hid_t f, const RunMeta *m, const TrainResult *r) {
     rc |= h5w_attr_str(f, "variant", m->variant);
     rc |= h5w_attr_i32(f, "seed", m->seed);
     rc |= h5w_attr_i32(f, "shots", m->shots);
+    rc |= h5w_attr_str(f, "fewshot_source", m->fewshot_source[0] ? m->fewshot_source : "sampled");
+    rc |= h5w_attr_str(f, "fewshot_sha256", m->fewshot_sha256);
     rc |= h5w_attr_str(f, "status", status_name(r->status));
     rc |= h5w_attr_str(f, "error", r->status == TRAIN_FAILED ? r->error : "");
     rc |= h5w_attr_str(f, "host", m->host);

@@ -49,6 +49,8 @@ typedef struct {
     char tkey[24];        /* the training key ("" for zero-shot) */
     char params[64];      /* "params/<tkey>.safetensors": the learned parameters in OUT */
     int from_saved;       /* 1: evaluated from the trained state of another run (no training) */
+    char fewshot_source[1100]; /* "sampled", "none" or "cache FILE" (a Dassl shot_K-seed_S.pkl) */
+    char fewshot_sha256[65];   /* SHA-256 of that cache file, else "" */
 } RunMeta;
 
 /* the on-disk file name of a run id (no directory): characters other than [A-Za-z0-9._+=-]

@@ -9,6 +9,7 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_golden(int argc, char **argv);
 int cmd_make_model(int argc, char **argv);
 int cmd_model_info(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
 int cmd_table(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_data(int argc, char **argv);

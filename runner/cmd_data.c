@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/data/dataset.h"
 #include "core/data/image.h"
 #include "base/util.h"
+#include "core/data/fewshot_cache.h"
 #include "runner/cli.h"
 
 static void data_usage(FILE *f) {
@@ -23,11 +25,16 @@ static void data_usage(FILE *f) {
             "names) and the sizes of its train/val/test lists.\n\n"
             "  --dataset NAME  imagenet caltech101 oxford_pets stanford_cars oxford_flowers food101\n"
             "                  fgvc_aircraft sun397 dtd eurosat ucf101 imagenetv2 imagenet_sketch\n"
-            "                  imagenet_a imagenet_r\n"
+            "                  imagenet_a imagenet_r, or folder: a user's dataset DIR/train/<class>/,\n"
+            "                  DIR/test/<class>/, optional DIR/val/ and DIR/classnames.txt\n"
             "  --shots K       Dassl's K-shot sample (train K, val min(K, 4); Python's random\n"
             "                  seeded with S, as CoOp's split_fewshot/shot_K-seed_S.pkl); prints\n"
             "                  the chosen training items in order, one per line: PATH LABEL\n"
             "  --seed S        the run's seed (default 1)\n"
+            "  --fewshot-dir F where Dassl's shot_K-seed_S.pkl caches are (default DIR/split_fewshot,\n"
+            "                  Dassl's place). When the cache exists its items are used, as a run\n"
+            "                  would, and it is compared with clipgrid's own sampling: equal or the\n"
+            "                  first difference\n"
             "  --subset WHICH  base / new: CoOp's base-to-new class split, relabelled from 0\n"
             "  --dump N FILE   the first N test images (after --subset) through the test\n"
             "                  transform: HDF5 float32 dataset \"images\" [N,3,R,R] and int32\n"
@@ -93,6 +100,39 @@ static int write_dump(const Dataset *d, int n, int res, const char *file) {
     return rc;
 }
 
+/* replace a split by another (freeing the old items) */
+static void dataset_free_split_(DataSplit *old, DataSplit *repl) {
+    for (int i = 0; i < old->n; i++) free(old->items[i].path);
+    free(old->items);
+    *old = *repl;
+}
+
+static int same_split_(const DataSplit *a, const DataSplit *b, const char *what) {
+    for (int i = 0; i < a->n && i < b->n; i++)
+        if (strcmp(a->items[i].path, b->items[i].path) || a->items[i].label != b->items[i].label) {
+            printf("  %s item %d: cache %s, clipgrid %s\n", what, i, a->items[i].path,
+                   b->items[i].path);
+            return 0;
+        }
+    if (a->n != b->n) printf("  %s: cache %d items, clipgrid %d\n", what, a->n, b->n);
+    return a->n == b->n;
+}
+
+/* the cache against clipgrid's own sampling of the same dataset (before the subset) */
+static int compare_cache_(const char *name, const char *dir, const Dataset *cached,
+                          const FewshotSource *src, int shots, int seed) {
+    Dataset own;
+    if (dataset_load(&own, name, dir) || dataset_fewshot(&own, shots, seed)) return -1;
+    printf("few-shot cache %s (sha256 %s): train %d, val %d items\n", src->file, src->sha256,
+           src->n_train, src->n_val);
+    int eq = same_split_(&cached->train, &own.train, "train");
+    if (src->n_val) eq &= same_split_(&cached->val, &own.val, "val");
+    printf("clipgrid's own sampling (shots %d, seed %d) %s the cache; the cache's items are "
+           "used\n", shots, seed, eq ? "equals" : "differs from");
+    dataset_free(&own);
+    return 0;
+}
+
 static void print_dataset(const Dataset *d) {
     printf("dataset %s (%s) in %s\n", d->name, dataset_dassl_name(d->name), d->dir);
     printf("classes %d\n", d->n_classes);
@@ -120,7 +160,7 @@ static int verify_(int argc, char **argv) {
 
 int cmd_data(int argc, char **argv) {
     if (argc > 1 && !strcmp(argv[1], "verify")) return verify_(argc, argv);
-    const char *dir = NULL, *name = NULL, *dump_file = NULL;
+    const char *dir = NULL, *name = NULL, *dump_file = NULL, *fs_dir = NULL;
     int shots = 0, seed = 1, dump_n = 0, res = 224;
     ClassSubset subset = SUBSET_ALL;
     for (int i = 1; i < argc; i++) {
@@ -147,6 +187,7 @@ int cmd_data(int argc, char **argv) {
         else if (!strcmp(a, "--shots")) bad = parse_int(a, v, 1, &shots);
         else if (!strcmp(a, "--seed")) bad = parse_int(a, v, 0, &seed);
         else if (!strcmp(a, "--res")) bad = parse_int(a, v, 1, &res);
+        else if (!strcmp(a, "--fewshot-dir")) fs_dir = v;
         else if (!strcmp(a, "--dump")) {
             bad = parse_int(a, v, 1, &dump_n);
             dump_file = argv[++i];
@@ -168,19 +209,45 @@ int cmd_data(int argc, char **argv) {
         data_usage(stderr);
         return 2;
     }
+    if (!strcmp(name, "folder") && dataset_folder_register("folder", dir, NULL)) {
+        fprintf(stderr, "clipgrid data: %s\n", cg_error());
+        return 1;
+    }
     Dataset d;
-    if (dataset_load(&d, name, dir) || dataset_fewshot(&d, shots, seed) ||
-        dataset_subsample(&d, subset)) {
+    FewshotSource src = {0};
+    char cache[1024];
+    int found = 0;
+    if (shots > 0 && fs_dir) {
+        snprintf(cache, sizeof cache, "%s/shot_%d-seed_%d.pkl", fs_dir, shots, seed);
+        found = access(cache, F_OK) == 0;
+    } else if (shots > 0) {
+        found = fewshot_cache_find(NULL, NULL, dir, shots, seed, cache, sizeof cache);
+    }
+    int rc = dataset_load(&d, name, dir);
+    if (!rc && found) {
+        DataSplit tr, va;
+        int has_val;
+        rc = fewshot_cache_read(cache, &d, &tr, &va, &has_val, &src);
+        if (!rc) {
+            dataset_free_split_(&d.train, &tr);
+            if (has_val) dataset_free_split_(&d.val, &va);
+            rc = compare_cache_(name, dir, &d, &src, shots, seed);
+        }
+    } else if (!rc) {
+        rc = dataset_fewshot(&d, shots, seed);
+    }
+    if (rc || dataset_subsample(&d, subset)) {
         fprintf(stderr, "clipgrid data: %s\n", cg_error());
         return 1;
     }
     print_dataset(&d);
     if (shots > 0) {
-        printf("training items (%d shots, seed %d, subset %s): %d\n", shots, seed,
+        printf("training items (%d shots, seed %d, %s, subset %s): %d\n", shots, seed,
+               src.from_cache ? "from the cache" : "clipgrid's sampling",
                subset == SUBSET_BASE ? "base" : subset == SUBSET_NEW ? "new" : "all", d.train.n);
         for (int i = 0; i < d.train.n; i++) printf("%s %d\n", d.train.items[i].path, d.train.items[i].label);
     }
-    int rc = dump_file ? write_dump(&d, dump_n, res, dump_file) : 0;
+    rc = dump_file ? write_dump(&d, dump_n, res, dump_file) : 0;
     dataset_free(&d);
     return rc;
 }

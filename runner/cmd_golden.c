@@ -16,6 +16,9 @@
 #include "core/train/step.h"
 #include "core/text/tokenizer.h"
 #include "base/util.h"
+#include "core/model/clip_meta.h"
+#include "core/methods/method.h"
+#include "core/optim/optim.h"
 #include "results/h5read.h"
 #include "runner/cli.h"
 #include "runner/golden_check.h"
@@ -48,7 +51,20 @@ typedef struct {
 static const ClipModel *ctx_model(GoldenCtx *g, const char *path) {
     if (g->loaded && !strcmp(g->model_path, path)) return &g->model;
     if (g->loaded) clip_model_free(&g->model), free(g->model_path), g->loaded = 0;
-    if (clip_model_load(&g->model, path) != 0) return NULL;
+    /* the official fixtures' CLIP is built by OpenAI's clip/model.py (fixtures README §2):
+     * QuickGELU and 64-wide heads, unless the sweep/caller set other hints */
+    const ClipArchHints *h = clip_arch_hints_get();
+    int own = h->act < 0 && !h->heads && !h->head_width;
+    if (own) {
+        ClipArchHints fx;
+        clip_arch_hints_clear(&fx);
+        fx.act = CLIP_ACT_QUICKGELU, fx.head_width = 64;
+        snprintf(fx.src, sizeof fx.src, "golden fixture: OpenAI clip/model.py");
+        clip_arch_hints_set(&fx);
+    }
+    int rc = clip_model_load(&g->model, path);
+    if (own) clip_arch_hints_set(NULL);
+    if (rc != 0) return NULL;
     g->model_path = cg_strdup(path), g->loaded = 1;
     return &g->model;
 }

@@ -11,6 +11,8 @@
 #include "core/model/clip_weights.h"
 #include "core/model/safetensors.h"
 #include "base/util.h"
+#include "core/model/clip_meta.h"
+#include "core/model/torch_checkpoint.h"
 #include "runner/cli.h"
 
 static void make_model_usage(FILE *f) {
@@ -27,7 +29,12 @@ static void make_model_usage(FILE *f) {
             "  --seed S              random seed, unsigned 64-bit (default 0)\n"
             "  --dtype T             f32 (default), f16 or bf16; logit_scale is always F32\n"
             "  --hf                  HF CLIPModel names (split q/k/v, transposed projections)\n"
-            "                        instead of OpenAI/open_clip names\n");
+            "                        instead of OpenAI/open_clip names\n"
+            "  --activation A        quick_gelu (default) or gelu (exact, erf)\n"
+            "  --vision-heads N      attention heads (default width / 64)\n"
+            "  --text-heads N\n"
+            "The activation and head counts are written into the file's metadata\n"
+            "(clip.activation, clip.vision_heads, clip.text_heads).\n");
 }
 
 static int parse_int(const char *opt, const char *s, int *out) {
@@ -71,16 +78,19 @@ typedef struct {
     uint64_t seed;
     KDtype dtype;
     int hf;
+    int act;              /* ClipAct (default QuickGELU) */
 } MakeArgs;
 
 /* the integer options and where they go */
 static int *dim_slot(MakeArgs *a, const char *opt) {
     static const char *names[] = {"--vision-width", "--vision-layers", "--patch",
                                   "--image-res",    "--text-width",    "--text-layers",
-                                  "--embed",        "--vocab",         "--context"};
+                                  "--embed",        "--vocab",         "--context",
+                                  "--vision-heads", "--text-heads"};
     int *slots[] = {&a->dims.vis.width, &a->dims.vis.layers, &a->dims.patch,
                     &a->dims.image_res, &a->dims.txt.width,  &a->dims.txt.layers,
-                    &a->dims.embed,     &a->dims.vocab,      &a->dims.context};
+                    &a->dims.embed,     &a->dims.vocab,      &a->dims.context,
+                    &a->dims.vis.heads, &a->dims.txt.heads};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (!strcmp(opt, names[i])) return slots[i];
     return NULL;
@@ -102,6 +112,13 @@ static int parse_make_args(int argc, char **argv, MakeArgs *a) {
         else if (!strcmp(o, "--arch")) a->arch = v;
         else if (!strcmp(o, "--seed")) { if (parse_u64(o, v, &a->seed)) return -1; }
         else if (!strcmp(o, "--dtype")) { if (parse_dtype(v, &a->dtype)) return -1; }
+        else if (!strcmp(o, "--activation")) {
+            if ((a->act = clip_act_parse(v)) < 0) {
+                fprintf(stderr, "clipgrid make-model: --activation expects quick_gelu or gelu, "
+                                "got '%s'\n", v);
+                return -1;
+            }
+        }
         else if (o[0] == '-') {
             fprintf(stderr, "clipgrid make-model: unknown option '%s' (see --help)\n", o);
             return -1;
@@ -127,6 +144,8 @@ static int resolve_config(const MakeArgs *a, ClipConfig *c) {
         return -1;
     }
     if (!a->arch) c->vocab = 49408, c->context = 77;
+    c->act = (ClipAct)a->act;
+    c->vis.heads = a->dims.vis.heads, c->txt.heads = a->dims.txt.heads;
     const int *src[] = {&a->dims.vis.width, &a->dims.vis.layers, &a->dims.patch,
                         &a->dims.image_res, &a->dims.txt.width,  &a->dims.txt.layers,
                         &a->dims.embed,     &a->dims.vocab,      &a->dims.context};
@@ -189,11 +208,14 @@ int cmd_model_info(int argc, char **argv) {
         FILE *f = argc == 2 ? stdout : stderr;
         fprintf(f, "usage: clipgrid model-info FILE.safetensors\n\n"
                    "Validates a CLIP weight file and prints the architecture inferred from its\n"
-                   "shapes, the naming scheme, the tensor count, a dtype histogram and the\n"
-                   "metadata. Exit status 1 when the file is not a valid CLIP checkpoint.\n");
+                   "shapes, the activation and head counts with where each came from (file\n"
+                   "metadata, config.json / open_clip_config.json beside it, or OpenAI's default),\n"
+                   "the naming scheme, the tensor count, a dtype histogram and the metadata.\n"
+                   "FILE may also be a PyTorch checkpoint (.pt, .pth, .bin). Exit status 1 when\n"
+                   "the file is not a valid CLIP checkpoint.\n");
         return argc == 2 ? 0 : 2;
     }
-    SafeTensors *st = st_open(argv[1]);
+    SafeTensors *st = weights_open(argv[1]);
     ClipConfig c;
     ClipNaming nm;
     if (!st || clip_weights_check(st, &c, &nm)) {

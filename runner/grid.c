@@ -10,6 +10,7 @@
 #include "core/model/clip_weights.h"
 #include "core/data/dataset.h"
 #include "base/util.h"
+#include "core/model/torch_checkpoint.h"
 
 /* published split sizes (protocol.md §7): classes, train, test */
 static const GridDataset PUBLISHED[] = {
@@ -256,7 +257,7 @@ void grid_plan_free(GridPlan *p) {
 }
 
 int grid_model_config(const char *weights, ClipConfig *cfg) {
-    SafeTensors *st = st_open(weights);
+    SafeTensors *st = weights_open(weights);  /* safetensors or a PyTorch checkpoint */
     if (!st) return -1;
     ClipNaming nm;
     int rc = clip_weights_check(st, cfg, &nm);

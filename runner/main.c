@@ -15,6 +15,7 @@ static void usage(FILE *f) {
             "  golden FIXTURE.h5...       check the towers against official PyTorch fixtures\n"
             "  make-model OUT.safetensors write a random CLIP (any size) for tests and demos\n"
             "  model-info FILE            print the architecture inferred from a weight file\n"
+            "  convert IN OUT.safetensors PyTorch .pt (state dict, TorchScript) to safetensors\n"
             "  table OUT/results.h5       paper-style tables (Markdown, CSV, LaTeX) of a results file\n"
             "  status OUT/results.h5      done, running, failed and pending runs, time left\n"
             "  plot OUT                   figures (PNG, SVG, PDF with PLplot) of a results file\n"
@@ -43,6 +44,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "golden")) return cmd_golden(argc - 1, argv + 1);
     if (!strcmp(cmd, "make-model")) return cmd_make_model(argc - 1, argv + 1);
     if (!strcmp(cmd, "model-info")) return cmd_model_info(argc - 1, argv + 1);
+    if (!strcmp(cmd, "convert")) return cmd_convert(argc - 1, argv + 1);
     if (!strcmp(cmd, "table")) return cmd_table(argc - 1, argv + 1);
     if (!strcmp(cmd, "status")) return cmd_status(argc - 1, argv + 1);
     if (!strcmp(cmd, "plot")) return cmd_plot(argc - 1, argv + 1);

@@ -50,6 +50,7 @@ typedef struct {
     int claimed;             /* this run trains for its training key (shared_training.h) */
     FeatureCache fc;         /* frozen test features (feature_cache.h) */
     char *params_state;      /* evaluate from this trained state instead of training */
+    FewshotSource fewshot;   /* recorded in the run file */
 } Cell;
 
 static double wall_(void) {
@@ -246,6 +247,13 @@ static void meta_(Cell *x, RunMeta *m, double t0, double t1) {
         snprintf(m->params, sizeof m->params, "params/%s.safetensors", c->tkey);
         m->from_saved = x->params_state != NULL;
     }
+    if (x->fewshot.from_cache) {
+        snprintf(m->fewshot_source, sizeof m->fewshot_source, "cache %s", x->fewshot.file);
+        snprintf(m->fewshot_sha256, sizeof m->fewshot_sha256, "%s", x->fewshot.sha256);
+    } else {
+        snprintf(m->fewshot_source, sizeof m->fewshot_source, "%s",
+                 c->shots > 0 ? "sampled" : "none");
+    }
 }
 
 static float *features_get_(void *ctx, int set, size_t n, int E, int *have) {
@@ -261,11 +269,16 @@ static void train_(Cell *x, TrainResult *res) {
     const SweepCell *c = x->c;
     RunData rd;
     memset(&rd, 0, sizeof rd);
-    if (run_prepare(&rd, c->setting, c->dataset, rc->s->data_root, c->shots, c->seed)) {
+    if (run_prepare_with(&rd, c->setting, c->dataset, rc->s->data_root, c->shots, c->seed,
+                         rc->s->fewshot_dir)) {
         res->status = TRAIN_FAILED;
         snprintf(res->error, sizeof res->error, "%s", cg_error());
         return;
     }
+    x->fewshot = rd.fewshot;
+    if (rd.fewshot.from_cache)
+        logf_(x, "few-shot items from Dassl's cache %s (sha256 %s)", rd.fewshot.file,
+              rd.fewshot.sha256);
     TrainJob job = {
         .clip = rc->clip, .tok = rc->tok, .mc = c->mc, .data = &rd, .seed = c->run_seed,
         .loader_threads = rc->loader_threads, .comm = x->comm, .cb_ctx = x,

@@ -119,8 +119,26 @@ static int settings_(SweepDoc *d, yaml_node_t *v, Sweep *s) {
 
 /* ---- model, data, methods, overrides --------------------------------------------------------- */
 
+/* model.activation / heads / text_heads / head_width: the architecture the shapes cannot tell */
+static int model_arch_(SweepDoc *d, yaml_node_t *k, yaml_node_t *x, Sweep *s) {
+    ClipArchHints *h = &s->arch_hints;
+    const char *key = ykey(k);
+    if (!strcmp(key, "activation")) {
+        char *a = NULL;
+        if (ystrdup(d, x, "model.activation", &a)) return -1;
+        h->act = clip_act_parse(a);
+        free(a);
+        if (h->act < 0) return yerr(d, x, "model.activation: expected quick_gelu or gelu");
+        return 0;
+    }
+    if (!strcmp(key, "heads")) return yint(d, x, "model.heads", 1, 4096, &h->heads);
+    if (!strcmp(key, "text_heads")) return yint(d, x, "model.text_heads", 1, 4096, &h->text_heads);
+    return yint(d, x, "model.head_width", 1, 4096, &h->head_width);
+}
+
 static int model_(SweepDoc *d, yaml_node_t *v, Sweep *s) {
-    static const char *const KEYS[] = {"weights", "vocab", NULL};
+    static const char *const KEYS[] = {"weights",    "vocab",      "activation", "heads",
+                                       "text_heads", "head_width", NULL};
     char b[96];
     if (ymap(d, v, "model", 0)) return -1;
     s->model_pos = ypos(v);
@@ -132,22 +150,63 @@ static int model_(SweepDoc *d, yaml_node_t *v, Sweep *s) {
         } else if (!strcmp(ykey(k), "vocab")) {
             if (ystrdup(d, x, "model.vocab", &s->vocab)) return -1;
             s->vocab_pos = ypos(x);
+        } else if (strcmp(ykey(k), "activation") == 0 || strcmp(ykey(k), "heads") == 0 ||
+                   strcmp(ykey(k), "text_heads") == 0 || strcmp(ykey(k), "head_width") == 0) {
+            if (model_arch_(d, k, x, s)) return -1;
         } else
-            return yerr(d, k, "model: unknown key '%s'%s; known keys: weights, vocab", ykey(k),
+            return yerr(d, k, "model: unknown key '%s'%s; known keys: weights, vocab, activation, "
+                        "heads, text_heads, head_width", ykey(k),
                         ysuggest(ykey(k), KEYS, b, sizeof b));
     }
-    if (!s->weights) return yerr(d, v, "model: missing key 'weights' (the safetensors file)");
+    if (!s->weights) return yerr(d, v, "model: missing key 'weights' (the weights file)");
+    snprintf(s->arch_hints.src, sizeof s->arch_hints.src, "%s:%d model keys", s->path,
+             s->model_pos.line);
+    return 0;
+}
+
+/* data.folders: {NAME: {path: DIR, template: "… {} …"}}: users' own datasets of kind folder
+ * (core/dataset.h); DIR is relative to data.root unless absolute */
+static int folder_(SweepDoc *d, yaml_node_t *k, yaml_node_t *v) {
+    static const char *const KEYS[] = {"path", "template", NULL};
+    char b[96], *path = NULL, *tmpl = NULL;
+    int rc = ymap(d, v, "data.folders entry", 0);
+    for (int i = 0; !rc && i < ymap_len(v); i++) {
+        yaml_node_t *kk = ymap_key(d, v, i), *x = ymap_val(d, v, i);
+        if (!strcmp(ykey(kk), "path")) rc = ystrdup(d, x, "data.folders path", &path);
+        else if (!strcmp(ykey(kk), "template")) rc = ystrdup(d, x, "data.folders template", &tmpl);
+        else rc = yerr(d, kk, "data.folders.%s: unknown key '%s'%s; known keys: path, template",
+                       ykey(k), ykey(kk), ysuggest(ykey(kk), KEYS, b, sizeof b));
+    }
+    if (!rc && !path) rc = yerr(d, v, "data.folders.%s: missing key 'path'", ykey(k));
+    if (!rc && dataset_folder_register(ykey(k), path, tmpl)) rc = yerr(d, k, "%s", cg_error());
+    free(path), free(tmpl);
+    return rc;
+}
+
+static int folders_(SweepDoc *d, yaml_node_t *v) {
+    if (ymap(d, v, "data.folders", 0)) return -1;
+    for (int i = 0; i < ymap_len(v); i++)
+        if (folder_(d, ymap_key(d, v, i), ymap_val(d, v, i))) return -1;
     return 0;
 }
 
 static int data_(SweepDoc *d, yaml_node_t *v, Sweep *s) {
-    static const char *const KEYS[] = {"root", NULL};
+    static const char *const KEYS[] = {"root", "fewshot_dir", "folders", NULL};
     char b[96];
     if (ymap(d, v, "data", 0)) return -1;
     for (int i = 0; i < ymap_len(v); i++) {
         yaml_node_t *k = ymap_key(d, v, i), *x = ymap_val(d, v, i);
+        if (!strcmp(ykey(k), "fewshot_dir")) {
+            if (ystrdup(d, x, "data.fewshot_dir", &s->fewshot_dir)) return -1;
+            continue;
+        }
+        if (!strcmp(ykey(k), "folders")) {
+            if (folders_(d, x)) return -1;
+            continue;
+        }
         if (strcmp(ykey(k), "root"))
-            return yerr(d, k, "data: unknown key '%s'%s; known keys: root", ykey(k),
+            return yerr(d, k, "data: unknown key '%s'%s; known keys: root, fewshot_dir, folders",
+                        ykey(k),
                         ysuggest(ykey(k), KEYS, b, sizeof b));
         if (ystrdup(d, x, "data.root", &s->data_root)) return -1;
         s->data_pos = ypos(x);
@@ -311,8 +370,14 @@ static int required_(SweepDoc *d, yaml_node_t *root, const Sweep *s) {
 static int parse_(SweepDoc *d, Sweep *s) {
     yaml_node_t *root = ydoc_root(d), *ov = NULL;
     if (ymap(d, root, "sweep file", 0)) return -1;
+    /* data first: its folder datasets are names the datasets list may use */
+    for (int i = 0; i < ymap_len(root); i++)
+        if (!strcmp(ykey(ymap_key(d, root, i)), "data") &&
+            top_key_(d, ymap_key(d, root, i), ymap_val(d, root, i), s))
+            return -1;
     for (int i = 0; i < ymap_len(root); i++) {
         yaml_node_t *k = ymap_key(d, root, i);
+        if (!strcmp(ykey(k), "data")) continue;
         if (!strcmp(ykey(k), "overrides")) ov = ymap_val(d, root, i);
         if (top_key_(d, k, ymap_val(d, root, i), s)) return -1;
     }
@@ -332,6 +397,7 @@ static void defaults_(Sweep *s) {
 
 int sweep_load(Sweep *s, const char *path) {
     memset(s, 0, sizeof *s);
+    clip_arch_hints_clear(&s->arch_hints);
     if (sweep_key_count() > SWEEP_MAX_KEYS)
         cg_fatal("method_keys() has %d entries; runner/sweep.h SWEEP_MAX_KEYS is %d",
                  sweep_key_count(), SWEEP_MAX_KEYS);
@@ -346,6 +412,7 @@ int sweep_load(Sweep *s, const char *path) {
     }
     if (!rc && !s->vocab) s->vocab = cg_strdup(cli_default_vocab());
     if (!rc) rc = sweep_expand(s);
+    if (!rc) clip_arch_hints_set(&s->arch_hints);  /* one model per sweep: every weights open */
     ydoc_free(&d);
     return rc;
 }
@@ -355,6 +422,7 @@ void sweep_free(Sweep *s) {
     free(s->weights);
     free(s->vocab);
     free(s->data_root);
+    free(s->fewshot_dir);
     free(s->output);
     free(s->overrides);
     free(s->cells);

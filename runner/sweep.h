@@ -3,7 +3,14 @@
  * (the CLI exits with status 2). Relative paths in a sweep are taken from the current directory.
  *
  *   name: base2new                      sweep name (letters, digits, '-', '_', '.')
- *   model: {weights: FILE, vocab: FILE} vocab optional (default: the bundled CLIP BPE file)
+ *   model: {weights: FILE, vocab: FILE} vocab optional (default: the bundled CLIP BPE file);
+ *          optional activation: quick_gelu|gelu, heads: N, text_heads: N, head_width: N
+ *          (core/model/clip_meta.h: what the weights' shapes cannot tell)
+ *   data: {root: DIR, fewshot_dir: DIR} fewshot_dir optional: Dassl's split_fewshot caches
+ *          (core/data/fewshot_cache.h); each dataset's own DIR/split_fewshot is looked in anyway;
+ *          folders: {NAME: {path: DIR, template: "a photo of a {}."}} users' datasets of kind
+ *          folder (core/data/dataset.h), DIR relative to root unless absolute; NAME then usable in
+ *          datasets
  *   data: {root: DIR}                   the datasets' parent folder
  *   output: DIR                         optional (default out/<name>; `run -o` overrides)
  *   setting: base2new                   or a list of settings
@@ -30,6 +37,8 @@
 #include <stdint.h>
 
 #include "core/methods/registry.h"
+#include "core/model/clip_meta.h"
+#include "core/methods/method.h"
 
 #define SWEEP_MAX_ITEMS 64   /* settings, shots, seeds, datasets per sweep */
 #define SWEEP_MAX_KEYS 96    /* method_keys() entries */
@@ -94,6 +103,8 @@ typedef struct {
     char *path;              /* the sweep file */
     char name[64];
     char *weights, *vocab, *data_root, *output;
+    char *fewshot_dir;         /* data.fewshot_dir: Dassl caches <dir>/<dataset folder>/… or NULL */
+    ClipArchHints arch_hints;  /* model.activation / heads / text_heads / head_width */
     SweepPos model_pos, weights_pos, vocab_pos, data_pos;
     int n_settings, n_shots, n_seeds, n_datasets, n_methods, n_overrides;
     char settings[4][32];

@@ -3,7 +3,8 @@
 # (`make check-layers`, part of `make test`). The layers, lowest first:
 #   0 base/            error reporting and allocation (what even kernels/ needs)
 #   1 kernels/         the only code that touches tensor data (kernels/cpu, kernels/cuda inside)
-#   2 core/base/       random streams, CPython's random, the communicator interface
+#   2 core/base/       random streams, CPython's random, the communicator interface, the pickle and
+#                      ZIP readers under PyTorch checkpoints and Dassl caches
 #   3 core/model/ core/text/ core/data/ core/optim/   (peers: none includes another)
 #   4 core/methods/    the method registry, the prompted-CLIP skeleton, one file per method
 #   5 core/train/      the run loop

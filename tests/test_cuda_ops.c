@@ -298,6 +298,10 @@ static void test_elementwise(void) {
         op_quickgelu(y.d, x.d, n);
         snprintf(name, sizeof name, "op_quickgelu n=%zu", n);
         buf_check(name, &y, TOL_ELEM);
+        cpu_op_gelu(y.h, x.h, n);
+        op_gelu(y.d, x.d, n);
+        snprintf(name, sizeof name, "op_gelu n=%zu", n);
+        buf_check(name, &y, TOL_ELEM);
         cpu_op_relu(y.h, x.h, n);
         op_relu(y.d, x.d, n);
         snprintf(name, sizeof name, "op_relu n=%zu", n);
@@ -307,6 +311,10 @@ static void test_elementwise(void) {
             cpu_op_quickgelu_backward(dx.h, dy.h, x.h, n, acc);
             op_quickgelu_backward(dx.d, dy.d, x.d, n, acc);
             snprintf(name, sizeof name, "op_quickgelu_backward n=%zu acc=%d", n, acc);
+            buf_check(name, &dx, TOL_GELU_BWD);
+            cpu_op_gelu_backward(dx.h, dy.h, x.h, n, acc);
+            op_gelu_backward(dx.d, dy.d, x.d, n, acc);
+            snprintf(name, sizeof name, "op_gelu_backward n=%zu acc=%d", n, acc);
             buf_check(name, &dx, TOL_GELU_BWD);
             cpu_op_relu_backward(dx.h, dy.h, x.h, n, acc);
             op_relu_backward(dx.d, dy.d, x.d, n, acc);

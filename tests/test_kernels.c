@@ -495,6 +495,68 @@ static double qgelu_loss(void *c) {
     return wsum(t->wt, t->y, t->n);
 }
 
+static double ref_gelu(double x) { return 0.5 * x * (1.0 + erf(x / sqrt(2.0))); }
+
+static double gelu_loss(void *c) {
+    EwCtx *t = c;
+    for (size_t i = 0; i < t->n; i++) t->y[i] = ref_gelu(t->x[i]);
+    return wsum(t->wt, t->y, t->n);
+}
+
+/* exact GELU (erf): forward against double erf, backward against finite differences */
+static void test_gelu(void) {
+    printf("exact GELU\n");
+    const size_t n = 70001;
+    float *x = host_rand(n, -12, 12);
+    const float special[] = {0.0f, -0.0f, 1e-20f, -1e-20f, 50.0f, -50.0f, 1e30f, -1e30f};
+    memcpy(x, special, sizeof special);
+    double *xd = to_double(x, n), *y = cg_malloc(n * sizeof(double));
+    for (size_t i = 0; i < n; i++) y[i] = ref_gelu(xd[i]);
+    float *dx_ = dev_from(x, n), *dy = k_alloc(n);
+    op_gelu(dy, dx_, n);
+    float *hy = host_from(dy, n);
+    /* PyTorch's formula ½x(1 + erf(x/√2)), also here: for x < 0 the sum 1 + erf cancels, so the
+     * error is absolute there (about |x|·2⁻²⁴); relative for |y| > 1 */
+    report("op_gelu x in [-12,12] and extremes (elementwise, rel for |y| > 1, else abs)",
+           err_elem(hy, y, n, 1.0), 2e-6);
+    CHECK(hy[0] == 0.0f && hy[1] == 0.0f && hy[4] == 50.0f && hy[5] == 0.0f &&
+              hy[6] == 1e30f && hy[7] == 0.0f,
+          "op_gelu: special values %g %g %g %g %g %g", hy[0], hy[1], hy[4], hy[5], hy[6], hy[7]);
+    CHECK(fabs(hy[2] - 0.5e-20) < 1e-27, "op_gelu(1e-20) = %g, expected 5e-21", hy[2]);
+    /* GELU and QuickGELU differ: the activation really is another function */
+    float q1, g1, one = 1.0f, *d1 = dev_from(&one, 1), *o1 = k_alloc(1);
+    op_gelu(o1, d1, 1), k_download(&g1, o1, 1);
+    op_quickgelu(o1, d1, 1), k_download(&q1, o1, 1);
+    CHECK(fabsf(g1 - 0.8413447f) < 2e-7f && fabsf(q1 - 0.8457957f) < 2e-7f,
+          "gelu(1) = %.7f (expected 0.8413447), quickgelu(1) = %.7f (0.8457957)", g1, q1);
+
+    const size_t nb = 2001;
+    float *xb = host_rand(nb, -8, 8), *wt = host_rand(nb, -1, 1), *base = host_rand(nb, -1, 1);
+    double *xbd = to_double(xb, nb), *wtd = to_double(wt, nb), *yb = cg_malloc(nb * 8);
+    double *g = cg_malloc(nb * sizeof(double)), *ref = cg_malloc(nb * sizeof(double));
+    for (size_t i = 0; i < nb; i++) {
+        EwCtx ci = {xbd + i, wtd + i, yb + i, 1};
+        fd_grad(g + i, xbd + i, 1, 1, FD_H, gelu_loss, &ci);
+    }
+    float *dxb = dev_from(xb, nb), *dwt = dev_from(wt, nb), *ddx = k_alloc(nb);
+    float *hg = cg_malloc(nb * sizeof(float));
+    for (int acc = 0; acc < 2; acc++) {
+        k_upload(ddx, base, nb);
+        op_gelu_backward(ddx, dwt, dxb, nb, acc);
+        k_download(hg, ddx, nb);
+        for (size_t i = 0; i < nb; i++) ref[i] = g[i] + (acc ? base[i] : 0.0);
+        /* g' = Φ + xφ crosses zero near x = -0.75: the floor covers the cancellation there */
+        if (acc)
+            report("op_gelu_backward acc=1 vs prior + FD", err_rel(hg, ref, nb, 1, 1e-30), 2e-6);
+        else
+            report("op_gelu_backward acc=0 vs FD (elementwise rel, floor 1e-2)",
+                   err_elem(hg, ref, nb, 1e-2), 1e-5);
+    }
+    free(x), free(xd), free(y), free(hy), free(xb), free(wt), free(base), free(xbd), free(wtd);
+    free(yb), free(g), free(ref), free(hg);
+    k_free(dx_), k_free(dy), k_free(d1), k_free(o1), k_free(dxb), k_free(dwt), k_free(ddx);
+}
+
 static void test_elementwise(void) {
     printf("elementwise\n");
     /* QuickGELU over a wide range, the extremes and the parallel path */
@@ -1162,6 +1224,7 @@ int main(void) {
     test_dense_backward();
     test_layernorm();
     test_elementwise();
+    test_gelu();
     test_attention();
     test_cross_entropy();
     test_l2norm();

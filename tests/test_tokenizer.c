@@ -156,6 +156,9 @@ static void test_spec_vectors(const Tokenizer *tok) {
     V("caf\xc3\xa9 \xc3\xbc" "ber na\xc3\xafve", 49406, 15304, 6522, 1516, 1097, 35689, 563, 49407);
     V("  spaced   out  ", 49406, 10336, 538, 620, 49407);
     V("cat", 49406, 2368, 49407);
+    /* U+0345: CLIP (issue 14: "a\u0345b" -> 320 321) drops it and splits the word there */
+    V("a\xcd\x85" "b", 49406, 320, 321, 49407);
+    V("\xcd\x85", 49406, 49407);
     V("car", 49406, 1615, 49407);
     V("beach", 49406, 2117, 49407);
     V("sunset", 49406, 3424, 49407);

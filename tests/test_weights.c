@@ -23,6 +23,7 @@
 #include "core/model/clip_weights.h"
 #include "core/model/safetensors.h"
 #include "base/util.h"
+#include "core/model/clip_meta.h"
 #include "kernels/ops.h"
 #include "tests/testlib.h"
 
@@ -234,6 +235,11 @@ static void test_arch_inference(void) {
             if (!st) continue;
             int rc = clip_weights_check(st, &got, &gnm);
             CHECK(rc == 0, "%s: %s", archs[a], cg_error());
+            CHECK(rc == 0 && strstr(got.act_src, "OpenAI default for") &&
+                      strstr(got.heads_src, "OpenAI default for") && got.act == CLIP_ACT_QUICKGELU,
+                  "%s: no metadata: QuickGELU from '%s', heads from '%s'", archs[a], got.act_src,
+                  got.heads_src);
+            memset(got.act_src, 0, sizeof got.act_src), memset(got.heads_src, 0, sizeof got.heads_src);
             CHECK(rc == 0 && gnm == (ClipNaming)nm && !memcmp(&got, &ref, sizeof ref),
                   "%s (%s): inferred %s W %d L %d p %d R %d D %d L %d E %d", archs[a],
                   clip_naming_name((ClipNaming)nm), got.arch, got.vis.width, got.vis.layers,
@@ -266,7 +272,10 @@ static void compare_transposed(const char *what, const float *oa, const float *h
 /* OpenAI vs HF load of the same random model: equal bit for bit except the projections */
 static void compare_oa_hf(const char *what, const Loaded *oa, const Loaded *hf) {
     const ClipConfig *c = &oa->m.cfg;
-    CHECK(!memcmp(&oa->m.cfg, &hf->m.cfg, sizeof *c), "%s: configs differ", what);
+    ClipConfig a = oa->m.cfg, b = hf->m.cfg;  /* the sources name the two files */
+    memset(a.act_src, 0, sizeof a.act_src), memset(a.heads_src, 0, sizeof a.heads_src);
+    memset(b.act_src, 0, sizeof b.act_src), memset(b.heads_src, 0, sizeof b.heads_src);
+    CHECK(!memcmp(&a, &b, sizeof a), "%s: configs differ", what);
     CHECK(oa->m.arena_floats == hf->m.arena_floats, "%s: arena sizes differ", what);
     CHECK(oa->m.vis.proj_layout == K_W_IN_OUT && hf->m.vis.proj_layout == K_W_OUT_IN &&
               oa->m.txt.proj_layout == K_W_IN_OUT && hf->m.txt.proj_layout == K_W_OUT_IN,
@@ -629,7 +638,7 @@ static void test_bad_clip(void) {
     expect_load_error("width not a multiple of 64",
                       write_clip(OA, &(Mutation){.reshape = "token_embedding.weight",
                                                  .new_ndim = 2, .new_shape = {49408, 96}}),
-                      "multiples of the head dim 64");
+                      "head width 64 does not divide the text width 96");
     /* harmless extras load: OpenAI buffers and HF position_ids (written by the random HF file) */
     ClipModel m;
     const char *ok = write_clip(OA, &(Mutation){.extra = "input_resolution", .extra_dt = ST_I64});
@@ -648,9 +657,17 @@ int main(void) {
     test_writer();
     test_arch_inference();
     test_random_files();
+    /* the files below carry no activation / head metadata: OpenAI's model.py built them (the
+     * fixture) or stand in for it; tests/test_arch_meta.c covers the metadata itself */
+    ClipArchHints openai;
+    clip_arch_hints_clear(&openai);
+    openai.act = CLIP_ACT_QUICKGELU, openai.head_width = 64;
+    snprintf(openai.src, sizeof openai.src, "test_weights: OpenAI model.py");
+    clip_arch_hints_set(&openai);
     test_tiny768();
     test_bad_containers();
     test_bad_clip();
+    clip_arch_hints_set(NULL);
     tmp_cleanup();
     printf("test_weights: %.2f s\n", cg_now() - t0);
     return test_finish("test_weights");

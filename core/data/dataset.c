@@ -1,5 +1,6 @@
 /* core/data/dataset.c — the table of the 15 datasets (clipgrid name, CoOp folder, Dassl name,
- * layout), dataset_load's dispatch to the layout readers, and dataset_free. */
+ * layout; registered folder datasets after them), dataset_load's dispatch to the layout
+ * readers, and dataset_free. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,7 +41,7 @@ const char *const DATASET_NAMES[] = {
 const DatasetInfo *dataset_info(const char *name) {
     for (int i = 0; name && i < N_INFOS; i++)
         if (!strcmp(INFOS[i].name, name)) return &INFOS[i];
-    return NULL;
+    return ds_folder_info(name);
 }
 
 int dataset_known(const char *name) { return dataset_info(name) != NULL; }
@@ -81,6 +82,7 @@ int dataset_load(Dataset *d, const char *name, const char *dir) {
     case LAYOUT_IMAGENET: rc = ds_read_imagenet(d, info); break;
     case LAYOUT_IMAGENETV2:
     case LAYOUT_WNID_FOLDERS: rc = ds_read_imagenet_variant(d, info); break;
+    case LAYOUT_FOLDER: rc = ds_read_folder(d, info); break;
     }
     if (rc == 0 && d->test.n == 0) {
         cg_error_set("dataset %s in %s: the test list is empty", name, d->dir);

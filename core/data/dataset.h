@@ -37,6 +37,15 @@ typedef struct {
 
 typedef enum { SUBSET_ALL = 0, SUBSET_BASE = 1, SUBSET_NEW = 2 } ClassSubset;
 
+/* Users' own datasets, kind `folder` (core/data/dataset_folder.c): DIR/train/<class>/<images>,
+ * DIR/test/<class>/…, optional DIR/val/<class>/…, optional DIR/classnames.txt
+ * ("<folder> <class name…>" lines). Labels: train/'s class folders in bytewise sorted order
+ * (0, 1, …); images sorted by name within a class. Registered names then work everywhere a
+ * built-in name does (dataset_dirname gives DIR; Dassl name = the name). tmpl: the zero-shot /
+ * hand-crafted prompt with {} (NULL: "a photo of a {}."). 0, or -1 with cg_error. */
+int dataset_folder_register(const char *name, const char *dir, const char *tmpl);
+const char *dataset_folder_template(const char *name); /* NULL when not a folder dataset */
+
 /* the known names, NULL-terminated */
 extern const char *const DATASET_NAMES[];
 int dataset_known(const char *name);

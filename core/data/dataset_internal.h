@@ -10,7 +10,8 @@ typedef enum {
     LAYOUT_FGVC,        /* variants.txt + images_variant_{train,val,test}.txt */
     LAYOUT_IMAGENET,    /* images/{train,val}/<wnid>/ + classnames.txt */
     LAYOUT_IMAGENETV2,  /* <image_dir>/<0…N−1>/ + classnames.txt (folder i = line i) */
-    LAYOUT_WNID_FOLDERS /* <image_dir>/<wnid>/ sorted + classnames.txt (Sketch, A, R) */
+    LAYOUT_WNID_FOLDERS, /* <image_dir>/<wnid>/ sorted + classnames.txt (Sketch, A, R) */
+    LAYOUT_FOLDER       /* a user's dataset: train/<class>/, test/<class>/, val/ (dataset_folder.c) */
 } DatasetLayout;
 
 typedef struct {
@@ -55,5 +56,8 @@ int ds_read_split_json(Dataset *d, const DatasetInfo *info);
 int ds_read_fgvc(Dataset *d, const DatasetInfo *info);
 int ds_read_imagenet(Dataset *d, const DatasetInfo *info);
 int ds_read_imagenet_variant(Dataset *d, const DatasetInfo *info);
+int ds_read_folder(Dataset *d, const DatasetInfo *info);
+/* the registered folder dataset of that name (dirname = its folder), or NULL */
+const DatasetInfo *ds_folder_info(const char *name);
 
 #endif

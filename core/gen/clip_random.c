@@ -1,5 +1,6 @@
 /* core/gen/clip_random.c — the deterministic random CLIP (definition in core/gen/clip_random.h). */
 #include "core/gen/clip_random.h"
+#include "core/model/clip_meta.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +78,11 @@ static void set_metadata_(StWriter *w, const ClipConfig *cfg, uint64_t seed) {
     snprintf(s, sizeof s, "%llu", (unsigned long long)seed);
     st_writer_set_metadata(w, "seed", s);
     st_writer_set_metadata(w, "arch", cfg->arch);
+    st_writer_set_metadata(w, "clip.activation", clip_act_name(cfg->act));
+    snprintf(s, sizeof s, "%d", cfg->vis.heads);
+    st_writer_set_metadata(w, "clip.vision_heads", s);
+    snprintf(s, sizeof s, "%d", cfg->txt.heads);
+    st_writer_set_metadata(w, "clip.text_heads", s);
 }
 
 int clip_random_write_named(const char *path, const ClipConfig *cfg, uint64_t seed,

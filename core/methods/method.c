@@ -31,7 +31,7 @@ Method *method_create(const MethodEnv *env) {
     int known = !p[0];
     for (int i = 0; K_PRECISION_NAMES[i]; i++) known |= !strcmp(p, K_PRECISION_NAMES[i]);
     if (!known) {
-        cg_error_set("precision '%s' is not fp32, tf32, bf16 or fp16", p);
+        cg_error_set("precision '%s' must be fp32, tf32, bf16 or fp16", p);
         return NULL;
     }
     Method *m = cg_calloc(1, sizeof *m);

@@ -9,6 +9,7 @@
 #include "core/model/clip_tower.h"
 #include "core/text/tokenizer.h"
 #include "base/util.h"
+#include "core/data/dataset.h"
 
 static const struct {
     const char *names[2];
@@ -32,6 +33,8 @@ static const struct {
 };
 
 const char *zeroshot_template(const char *dataset) {
+    const char *own = dataset_folder_template(dataset);
+    if (own) return own;
     for (size_t i = 0; dataset && i < sizeof TEMPLATES / sizeof TEMPLATES[0]; i++)
         for (int j = 0; j < 2; j++)
             if (!strcasecmp(dataset, TEMPLATES[i].names[j])) return TEMPLATES[i].tmpl;

@@ -45,7 +45,8 @@ static void clip_config_name_(ClipConfig *c) {
         if (c->vis.width == ARCHS[i].W && c->vis.layers == ARCHS[i].Lv &&
             c->patch == ARCHS[i].p && c->image_res == ARCHS[i].R &&
             c->txt.width == ARCHS[i].D && c->txt.layers == ARCHS[i].Lt &&
-            c->embed == ARCHS[i].E && c->vocab == STD_VOCAB && c->context == STD_CONTEXT)
+            c->embed == ARCHS[i].E && c->vocab == STD_VOCAB && c->context == STD_CONTEXT &&
+            c->vis.heads * 64 == c->vis.width && c->txt.heads * 64 == c->txt.width)
             snprintf(c->arch, sizeof c->arch, "%s", ARCHS[i].name);
 }
 
@@ -54,6 +55,25 @@ static int in_range_(const char *what, int v, int lo, int hi) {
     if (v >= lo && v <= hi) return 0;
     cg_error_set("CLIP config: %s = %d is outside [%d, %d]", what, v, lo, hi);
     return -1;
+}
+
+/* heads given (metadata): must divide the width; not given: OpenAI's 64-wide heads */
+static int heads_of_(TowerDims *t, const char *tower) {
+    if (t->heads <= 0) {
+        if (t->width % 64) {
+            cg_error_set("CLIP config: %s width %d is not a multiple of 64 and no head count is "
+                         "given (set model.heads)", tower, t->width);
+            return -1;
+        }
+        t->heads = t->width / 64;
+    }
+    if (in_range_("heads", t->heads, 1, t->width)) return -1;
+    if (t->width % t->heads) {
+        cg_error_set("CLIP config: %s width %d is not divisible by its %d heads", tower, t->width,
+                     t->heads);
+        return -1;
+    }
+    return 0;
 }
 
 int clip_config_finish(ClipConfig *c) {
@@ -65,19 +85,13 @@ int clip_config_finish(ClipConfig *c) {
         in_range_("embed", c->embed, 1, 16384) || in_range_("vocab", c->vocab, 1, 1 << 22) ||
         in_range_("context", c->context, 1, 1 << 16))
         return -1;
-    if (c->vis.width % 64 || c->txt.width % 64) {
-        cg_error_set("CLIP config: widths must be multiples of the head dim 64 (vision %d, text "
-                     "%d)", c->vis.width, c->txt.width);
-        return -1;
-    }
+    if (heads_of_(&c->vis, "vision") || heads_of_(&c->txt, "text")) return -1;
     if (c->image_res % c->patch) {
         cg_error_set("CLIP config: image_res %d is not a multiple of the patch %d", c->image_res,
                      c->patch);
         return -1;
     }
-    c->vis.heads = c->vis.width / 64;
     c->vis.mlp = 4 * c->vis.width;
-    c->txt.heads = c->txt.width / 64;
     c->txt.mlp = 4 * c->txt.width;
     c->grid = c->image_res / c->patch;
     if (in_range_("grid", c->grid, 1, 1024)) return -1;
@@ -123,6 +137,9 @@ void clip_config_print(const ClipConfig *c, FILE *f) {
     fprintf(f, "text      width %d, layers %d, heads %d, mlp %d, context %d, vocab %d\n",
             c->txt.width, c->txt.layers, c->txt.heads, c->txt.mlp, c->context, c->vocab);
     fprintf(f, "embed     %d\n", c->embed);
+    fprintf(f, "mlp act   %s\n", c->act == CLIP_ACT_GELU ? "gelu (exact, erf)" : "quick_gelu");
+    if (c->act_src[0]) fprintf(f, "  from    %s\n", c->act_src);
+    if (c->heads_src[0]) fprintf(f, "heads     from %s\n", c->heads_src);
     fprintf(f, "params    vision %s, text %s, total %s (fp32 %.1f MB)\n", commas_(a, v),
             commas_(b, t), commas_(d, all), 4e-6 * (double)all);
 }

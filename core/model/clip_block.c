@@ -132,10 +132,11 @@ void block_forward(const BlockWeights *w, const BlockShape *s, BlockActs *a, flo
     if (s->P > 0) op_gather_rows(a->x_mid, a->x_in, a->q_idx, nq, d);
     else k_copy(a->x_mid, a->x_in, (size_t)nq * d);
     op_matmul(a->x_mid, a->att, w->out_w, w->out_b, nq, d, d, K_W_OUT_IN, 1);
-    /* x_out = x_mid + QuickGELU(ln2·Wfcᵀ + b)·Wprojᵀ + b */
+    /* x_out = x_mid + act(ln2·Wfcᵀ + b)·Wprojᵀ + b, act QuickGELU or exact GELU */
     op_layernorm(a->ln2, a->ln2_mean, a->ln2_rstd, a->x_mid, w->ln2_w, w->ln2_b, nq, d, LN_EPS);
     op_matmul(a->fc, a->ln2, w->fc_w, w->fc_b, nq, d, s->mlp, K_W_OUT_IN, 0);
-    op_quickgelu(a->gelu, a->fc, (size_t)nq * s->mlp);
+    if (s->gelu_exact) op_gelu(a->gelu, a->fc, (size_t)nq * s->mlp);
+    else op_quickgelu(a->gelu, a->fc, (size_t)nq * s->mlp);
     if (x_out != a->x_mid) k_copy(x_out, a->x_mid, (size_t)nq * d);
     op_matmul(x_out, a->gelu, w->proj_w, w->proj_b, nq, s->mlp, d, K_W_OUT_IN, 1);
 }
@@ -189,7 +190,8 @@ void block_backward(const BlockWeights *w, const BlockShape *s, const BlockActs 
     /* MLP: x_out = x_mid + gelu(fc)·Wprojᵀ */
     k_copy(dx_mid, dx_out, (size_t)nq * d);
     op_matmul_backward(dtmp, dx_out, w->proj_w, nq, s->mlp, d, K_W_OUT_IN, 0);
-    op_quickgelu_backward(dfc, dtmp, a->fc, (size_t)nq * s->mlp, 0);
+    if (s->gelu_exact) op_gelu_backward(dfc, dtmp, a->fc, (size_t)nq * s->mlp, 0);
+    else op_quickgelu_backward(dfc, dtmp, a->fc, (size_t)nq * s->mlp, 0);
     op_matmul_backward(dtmp, dfc, w->fc_w, nq, d, s->mlp, K_W_OUT_IN, 0);
     op_layernorm_backward(dx_mid, NULL, NULL, dtmp, a->x_mid, a->ln2_mean, a->ln2_rstd, w->ln2_w,
                           nq, d, 1);

@@ -17,6 +17,7 @@
 typedef struct {
     int B, T, d, heads, mlp;
     int causal;
+    int gelu_exact;     /* MLP activation: 0 QuickGELU (OpenAI), 1 exact GELU (erf) */
     int P;              /* 0: full block; > 0: query-only with P rows per sample */
     const int *q_rows;  /* host [B*P]: row index within the sample (query-only) */
     /* shared prefix (0 rows: none). kv_pre points at the K of row 0 of group 0, V = K + d;
@@ -38,7 +39,7 @@ typedef struct {
     float *att;                   /* [B*Tq,d] */
     float *x_mid;                 /* [B*Tq,d] */
     float *ln2, *ln2_mean, *ln2_rstd;
-    float *fc;                    /* [B*Tq,mlp] before QuickGELU */
+    float *fc;                    /* [B*Tq,mlp] before the activation */
     float *gelu;                  /* [B*Tq,mlp] */
     int *q_idx;                   /* host [B*P]: b*T + q_rows[b*P+j] */
     float *kv_cat;                /* shared prefix: [B, T_pre+T, 2d] prefix then own K|V */

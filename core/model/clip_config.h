@@ -8,9 +8,12 @@
 typedef struct {
     int width;   /* d: 768 vision / 512 text for ViT-B */
     int layers;
-    int heads;   /* width / 64 */
+    int heads;   /* from metadata (core/model/clip_meta.h); width / 64 for OpenAI's models */
     int mlp;     /* 4 * width */
 } TowerDims;
+
+/* the MLP activation of every residual block: OpenAI's QuickGELU x·σ(1.702x) or exact GELU */
+typedef enum { CLIP_ACT_QUICKGELU = 0, CLIP_ACT_GELU = 1 } ClipAct;
 
 typedef struct {
     char arch[32];     /* "ViT-B/16", … or "custom" */
@@ -22,6 +25,9 @@ typedef struct {
     int embed;         /* E, joint embedding */
     int vocab;         /* 49408 */
     int context;       /* 77 */
+    ClipAct act;       /* QuickGELU unless metadata says otherwise */
+    char act_src[400];    /* where act and the head counts came from ("" for in-memory models) */
+    char heads_src[400];
 } ClipConfig;
 
 /* One pre-LN residual block. Linear weights are [out,in]; qkv rows are [q; k; v]. */

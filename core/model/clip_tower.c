@@ -220,7 +220,7 @@ static float *prefix_dkv(TowerRun *p, int i) {
 static BlockShape block_shape(const TowerRun *r, int layer, int T) {
     int last = layer == r->L - 1 && r->in.last_query_only;
     BlockShape s = {.B = r->in.B, .T = T, .d = r->d, .heads = r->heads, .mlp = r->mlp,
-                    .causal = r->causal, .P = last ? r->P : 0,
+                    .causal = r->causal, .gelu_exact = r->m->cfg.act == CLIP_ACT_GELU, .P = last ? r->P : 0,
                     .q_rows = last ? r->pool_rows : NULL};
     TowerRun *p = r->in.prefix;
     if (p) {

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "core/model/clip_meta.h"
+#include "core/model/torch_checkpoint.h"
 
 #define MAX_BLOCKS 1024
 
@@ -130,6 +132,7 @@ static int infer_text_(const SafeTensors *st, ClipNaming nm, ClipConfig *c) {
 static int infer_config_(const SafeTensors *st, ClipNaming nm, ClipConfig *c) {
     memset(c, 0, sizeof *c);
     if (infer_vision_(st, nm, c) || infer_text_(st, nm, c)) return -1;
+    if (clip_arch_resolve(c, st_path(st), st)) return -1;
     if (clip_config_finish(c)) {
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", cg_error());
@@ -231,7 +234,7 @@ static void upload_(ClipModel *m, const SafeTensors *st, const ClipTensorDesc *d
 
 int clip_model_load(ClipModel *m, const char *path) {
     memset(m, 0, sizeof *m);
-    SafeTensors *st = st_open(path);
+    SafeTensors *st = weights_open(path);  /* safetensors or a PyTorch checkpoint */
     ClipNaming nm;
     if (!st) return -1;
     if (clip_weights_check(st, &m->cfg, &nm)) {

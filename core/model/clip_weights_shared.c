@@ -10,6 +10,7 @@
 #include "core/model/clip_names.h"
 #include "core/model/clip_weights.h"
 #include "base/util.h"
+#include "core/model/torch_checkpoint.h"
 
 size_t clip_arena_floats(const ClipConfig *cfg) {
     int n;
@@ -62,7 +63,7 @@ static void to_host_f32_(float *dst, const void *src, StDtype dt, size_t n) {
 
 int clip_weights_load_host(const char *path, float *host, size_t floats, ClipConfig *cfg,
                            float *logit_scale, KWLayout *layout) {
-    SafeTensors *st = st_open(path);
+    SafeTensors *st = weights_open(path);  /* safetensors or a PyTorch checkpoint */
     if (!st) return -1;
     ClipNaming nm;
     if (clip_weights_check(st, cfg, &nm)) {

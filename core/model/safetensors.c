@@ -30,6 +30,8 @@ struct SafeTensors {
     StTensor *t;          /* [n], header order */
     int n;
     int *by_name;         /* [n] indices sorted by name */
+    void (*release)(void *);  /* st_wrap: frees the owner's mapping and names */
+    void *owner;
 };
 
 /* ---- mapping the file ---------------------------------------------------------------------- */
@@ -321,8 +323,21 @@ SafeTensors *st_open(const char *path) {
     return st;
 }
 
+SafeTensors *st_wrap(const char *path, StTensor *t, int n, size_t file_size,
+                     void (*release)(void *), void *owner) {
+    SafeTensors *st = cg_calloc(1, sizeof *st);
+    st->path = cg_strdup(path);
+    st->t = t, st->n = n, st->size = file_size, st->release = release, st->owner = owner;
+    if (st_index_names_(st)) {
+        st_close(st);
+        return NULL;
+    }
+    return st;
+}
+
 void st_close(SafeTensors *st) {
     if (!st) return;
+    if (st->release) st->release(st->owner);
     if (st->map) munmap((void *)st->map, st->size);
     if (st->root) json_decref(st->root);
     free(st->t);

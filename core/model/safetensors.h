@@ -41,6 +41,11 @@ typedef struct SafeTensors SafeTensors;
 
 SafeTensors *st_open(const char *path);
 void st_close(SafeTensors *st);
+/* A reader over tensors another container holds (core/model/torch_checkpoint.c): takes t (its names
+ * and data stay the owner's), checks that names are unique, and calls release(owner) on close.
+ * No metadata. NULL with cg_error() on a duplicate name (the owner is released then too). */
+SafeTensors *st_wrap(const char *path, StTensor *t, int n, size_t file_size,
+                     void (*release)(void *), void *owner);
 int st_count(const SafeTensors *st);
 const StTensor *st_get(const SafeTensors *st, int i);          /* header order */
 const StTensor *st_find(const SafeTensors *st, const char *name);  /* NULL if absent */

@@ -150,9 +150,11 @@ static int pair_rank(const Tokenizer *t, int a, int b) {
 static const char *PRETOKEN_PATTERN =
     "<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|"
     /* [^\s\p{L}\p{N}]+ with \s spelled out as Unicode White_Space: PCRE2's \s would also take
-     * U+180E, which Python does not treat as a space */
+     * U+180E, which Python does not treat as a space. U+0345 (combining ypogegrammeni) is left
+     * out too: under IGNORECASE Python's `regex` folds it to ι, a letter, so CLIP's negated
+     * class never matches it, nor does [\p{L}]+ (it is Mn): CLIP drops it between words. */
     "[^\\t\\n\\x0b\\f\\r \\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}"
-    "\\x{205f}\\x{3000}\\p{L}\\p{N}]+";
+    "\\x{205f}\\x{3000}\\x{345}\\p{L}\\p{N}]+";
 
 static int compile_pattern(Tokenizer *t) {
     int err;

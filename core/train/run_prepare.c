@@ -38,6 +38,11 @@ static int add_eval(RunData *rd, const char *label, const char *name, const char
 
 int run_prepare(RunData *rd, const char *setting, const char *dataset, const char *data_root,
                 int shots, int seed) {
+    return run_prepare_with(rd, setting, dataset, data_root, shots, seed, NULL);
+}
+
+int run_prepare_with(RunData *rd, const char *setting, const char *dataset,
+                     const char *data_root, int shots, int seed, const char *fewshot_root) {
     memset(rd, 0, sizeof *rd);
     snprintf(rd->setting, sizeof rd->setting, "%s", setting);
     int b2n = !strcmp(setting, "base2new"), fs = !strcmp(setting, "fewshot");
@@ -50,7 +55,8 @@ int run_prepare(RunData *rd, const char *setting, const char *dataset, const cha
         return cg_error_set("%s trains on imagenet, not %s", setting, dataset), -1;
     snprintf(rd->dataset, sizeof rd->dataset, "%s", train);
     int rc = load(&rd->train, train, data_root);
-    if (rc == 0 && shots > 0) rc = dataset_fewshot(&rd->train, shots, seed);
+    if (rc == 0 && shots > 0)
+        rc = dataset_fewshot_select(&rd->train, fewshot_root, shots, seed, &rd->fewshot);
     if (rc == 0 && b2n) rc = dataset_subsample(&rd->train, SUBSET_BASE);
     if (rc == 0 && b2n) rc = add_eval(rd, "base", train, data_root, SUBSET_BASE, EVAL_BASE);
     if (rc == 0 && b2n) rc = add_eval(rd, "new", train, data_root, SUBSET_NEW, EVAL_NOVEL);

@@ -21,6 +21,7 @@
 
 #include "core/data/dataset.h"
 #include "core/methods/method.h"
+#include "core/data/fewshot_cache.h"
 
 #define CG_MAX_EVALS 16
 
@@ -36,6 +37,7 @@ typedef struct {
     char setting[32];
     char dataset[32];    /* training dataset */
     Dataset train;       /* after few-shot sampling and the class subset */
+    FewshotSource fewshot; /* where the few-shot items came from (a Dassl cache or sampling) */
     int n_evals;
     EvalSet evals[CG_MAX_EVALS];
 } RunData;
@@ -43,6 +45,10 @@ typedef struct {
 /* data_root holds the datasets' folders (dataset_dirname); 0, or −1 with cg_error */
 int run_prepare(RunData *rd, const char *setting, const char *dataset, const char *data_root,
                 int shots, int seed);
+/* the same; the few-shot items come from a Dassl cache when one is found (fewshot_root: the
+ * sweep's data.fewshot_dir or NULL; core/data/fewshot_cache.h), else from clipgrid's sampling */
+int run_prepare_with(RunData *rd, const char *setting, const char *dataset,
+                     const char *data_root, int shots, int seed, const char *fewshot_root);
 void run_data_free(RunData *rd);
 
 /* what a checkpoint holds (host memory); resuming from it is exact */

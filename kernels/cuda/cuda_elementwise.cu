@@ -1,5 +1,5 @@
 /* kernels/cuda/cuda_elementwise.cu — the elementwise ops on the GPU, one grid-stride kernel
- * each: QuickGELU x·σ(1.702x) and its derivative, ReLU, residual add, broadcast add, scaling, and
+ * each: QuickGELU x·σ(1.702x) and its derivative, exact GELU x·Φ(x) (erf) and its derivative, ReLU, residual add, broadcast add, scaling, and
  * the optimiser updates (PyTorch's SGD and AdamW, fp32, in PyTorch's operation order). Same
  * formulas as kernels/cpu/cpu_activation.c, cpu_relu.c and cpu_optim.c. */
 #include "kernels/cuda/cuda_common.cuh"
@@ -46,6 +46,46 @@ extern "C" void cuda_op_quickgelu_backward(float *dx, const float *dy, const flo
     CU_CHECK_PTR("op_quickgelu_backward", dy);
     CU_CHECK_PTR("op_quickgelu_backward", x);
     LAUNCH(quickgelu_backward_kernel, n, dx, dy, x, n, acc);
+}
+
+/* ---- exact GELU ---------------------------------------------------------------------------- */
+
+#define GELU_RSQRT2 0.70710678118654752440f
+#define GELU_RSQRT2PI 0.39894228040143267794f
+
+/* y = ½x(1 + erf(x/√2)), rounded step by step like kernels/cpu/cpu_activation.c */
+static __global__ void gelu_kernel(float *y, const float *x, size_t n) {
+    CU_GRID_STRIDE(i, n) {
+        float c = __fadd_rn(1.0f, erff(__fmul_rn(x[i], GELU_RSQRT2)));
+        y[i] = __fmul_rn(__fmul_rn(0.5f, x[i]), c);
+    }
+}
+
+/* d/dx x·Φ(x) = Φ(x) + x·φ(x), φ(x) = exp(−x²/2)/√(2π) */
+static __global__ void gelu_backward_kernel(float *dx, const float *dy, const float *x, size_t n,
+                                            int acc) {
+    CU_GRID_STRIDE(i, n) {
+        float cdf = __fmul_rn(0.5f, __fadd_rn(1.0f, erff(__fmul_rn(x[i], GELU_RSQRT2))));
+        float pdf = __fmul_rn(expf(__fmul_rn(__fmul_rn(-0.5f, x[i]), x[i])), GELU_RSQRT2PI);
+        float g = __fmul_rn(dy[i], __fadd_rn(cdf, __fmul_rn(x[i], pdf)));
+        dx[i] = acc ? __fadd_rn(dx[i], g) : g;
+    }
+}
+
+extern "C" void cuda_op_gelu(float *y, const float *x, size_t n) {
+    if (n == 0) return;
+    CU_CHECK_PTR("op_gelu", y);
+    CU_CHECK_PTR("op_gelu", x);
+    LAUNCH(gelu_kernel, n, y, x, n);
+}
+
+extern "C" void cuda_op_gelu_backward(float *dx, const float *dy, const float *x, size_t n,
+                                      int acc) {
+    if (n == 0) return;
+    CU_CHECK_PTR("op_gelu_backward", dx);
+    CU_CHECK_PTR("op_gelu_backward", dy);
+    CU_CHECK_PTR("op_gelu_backward", x);
+    LAUNCH(gelu_backward_kernel, n, dx, dy, x, n, acc);
 }
 
 /* ---- ReLU ----------------------------------------------------------------------------------- */
