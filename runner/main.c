@@ -18,6 +18,7 @@ static void usage(FILE *f) {
             "  synth DATA_ROOT            write synthetic datasets in the real datasets' layouts\n"
             "  plan SWEEP.yaml            list a sweep's runs, cost estimates and rank placement\n"
             "  run SWEEP.yaml [-o OUT]    run or resume a sweep (alone or under mpirun / srun)\n"
+            "  pretrain OUT.safetensors   pretrain a small CLIP on synthetic image-caption pairs\n"
             "  demo                       tiny model + synthetic data: run sweeps/demo.yaml, print the table\n");
 }
 
@@ -38,6 +39,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "plan")) return cmd_plan(argc - 1, argv + 1);
     if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "demo")) return cmd_demo(argc - 1, argv + 1);
+    if (!strcmp(cmd, "pretrain")) return cmd_pretrain(argc - 1, argv + 1);
     fprintf(stderr, "clipgrid: unknown command '%s'\n\n", cmd);
     usage(stderr);
     return 2;
