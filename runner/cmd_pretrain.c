@@ -41,7 +41,8 @@ static void pretrain_usage(FILE *f) {
             "                  tiny model, 128 wide, 3 blocks per tower, 64-pixel images)\n"
             "  --threads N     CPU threads\n"
             "  --log FILE      the loss curve as CSV (step,lr,loss,logit_scale)\n"
-            "  --every N       print the loss every N steps (default 50)\n");
+            "  --every N       print the loss every N steps (default 50)\n"
+            "  --show N        print the first N captions and stop\n");
 }
 
 typedef struct {
@@ -50,7 +51,7 @@ typedef struct {
     PairSpec ps;
     ClipConfig cfg;
     uint64_t seed;
-    int batch, threads, every;
+    int batch, threads, every, show;
 } PretrainArgs;
 
 static int bad_value(const char *opt, const char *v) {
@@ -96,10 +97,11 @@ static int parse_option(PretrainArgs *a, const char *o, const char *v) {
     } else if (!strcmp(o, "--steps")) { if (parse_long(o, v, 1, &a->pc.steps)) return -1; }
     else if (!strcmp(o, "--warmup")) { if (parse_long(o, v, 0, &a->pc.warmup)) return -1; }
     else if (!strcmp(o, "--batch") || !strcmp(o, "--holdout") || !strcmp(o, "--threads") ||
-             !strcmp(o, "--every")) {
+             !strcmp(o, "--every") || !strcmp(o, "--show")) {
         if (parse_long(o, v, !strcmp(o, "--holdout") ? 0 : 1, &x) || x > 100000) return -1;
         int *dst = !strcmp(o, "--batch") ? &a->batch : !strcmp(o, "--holdout") ? &a->ps.holdout
-                   : !strcmp(o, "--threads") ? &a->threads : &a->every;
+                   : !strcmp(o, "--threads") ? &a->threads : !strcmp(o, "--show") ? &a->show
+                   : &a->every;
         *dst = (int)x;
     } else if (!strcmp(o, "--lr")) { if (parse_double(o, v, &a->pc.lr)) return -1; }
     else if (!strcmp(o, "--wd")) { if (parse_double(o, v, &a->pc.wd)) return -1; }
@@ -141,7 +143,7 @@ static int parse_args(int argc, char **argv, PretrainArgs *a) {
         }
         if (parse_option(a, o, argv[++i])) return -1;
     }
-    if (!a->out) {
+    if (!a->out && !a->show) {
         fprintf(stderr, "clipgrid pretrain: no output file given (see --help)\n");
         return -1;
     }
@@ -177,7 +179,12 @@ static void make_batch(const PretrainArgs *a, const Tokenizer *tok, long step, f
 
 static int save(const PretrainArgs *a, const ClipModel *m, int argc, char **argv) {
     char cmd[2048] = "clipgrid pretrain", seed[32];
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i++) { /* what changes the weights: not threads, log, every */
+        if (!strcmp(argv[i], "--threads") || !strcmp(argv[i], "--log") ||
+            !strcmp(argv[i], "--every")) {
+            i++;
+            continue;
+        }
         if (strlen(cmd) + strlen(argv[i]) + 2 >= sizeof cmd) break;
         strcat(cmd, " "), strcat(cmd, argv[i]);
     }
@@ -216,6 +223,12 @@ int cmd_pretrain(int argc, char **argv) {
     PretrainArgs a;
     int rc = parse_args(argc, argv, &a);
     if (rc) return rc > 0 ? 0 : 2;
+    for (int i = 0; i < a.show; i++) {
+        char cap[160];
+        pair_caption(&a.ps, (uint64_t)i, cap, sizeof cap);
+        printf("%s\n", cap);
+    }
+    if (a.show) return 0;
     cli_init_backend(a.threads);
     Tokenizer *tok = tokenizer_load(cli_default_vocab());
     if (!tok) {
