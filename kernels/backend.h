@@ -33,6 +33,8 @@
     V(op_dense_backward, (float *dx, float *dw, float *db, const float *dy, const float *x,      \
                           const float *w, int n, int k, int m, int acc),                         \
       (dx, dw, db, dy, x, w, n, k, m, acc))                                                      \
+    V(op_matmul_weight_grad, (float *dw, float *db, const float *dy, const float *x, int n,      \
+                              int k, int m, KWLayout layout), (dw, db, dy, x, n, k, m, layout))  \
     /* normalisation and activations */                                                          \
     V(op_layernorm, (float *y, float *mean, float *rstd, const float *x, const float *gamma,     \
                      const float *beta, int n, int d, float eps),                                \
@@ -61,6 +63,7 @@
     R(double, op_cross_entropy, (float *dlogits, const float *logits, const int *labels, int B,  \
                                  int C, float grad_scale),                                       \
       (dlogits, logits, labels, B, C, grad_scale))                                               \
+    R(double, op_dot, (const float *a, const float *b, size_t n), (a, b, n))                    \
     V(op_l2norm, (float *y, float *norms, const float *x, int n, int d), (y, norms, x, n, d))    \
     V(op_l2norm_backward, (float *dx, const float *dy, const float *y, const float *norms,       \
                            int n, int d, int acc), (dx, dy, y, norms, n, d, acc))                \

@@ -96,6 +96,11 @@ void op_matmul_backward(float *dx, const float *dy, const float *w,
  * Backward: dw[m,k] += dyᵀ·x, db[m] += Σ_rows dy, dx[n,k] (+)= dy·W. dw, db, dx may be NULL. */
 void op_dense_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
                        const float *w, int n, int k, int m, int acc);
+/* The weight gradient of op_matmul for training the tower weights themselves (pretraining; the
+ * frozen path never calls it): dw += dyᵀ·x (OUT_IN, dw [m,k]) or xᵀ·dy (IN_OUT, dw [k,m]), and
+ * db[m] += Σ_rows dy when db is not NULL. Always accumulated; at the product precision. */
+void op_matmul_weight_grad(float *dw, float *db, const float *dy, const float *x, int n, int k,
+                           int m, KWLayout layout);
 
 /* ---- normalisation and activations ---------------------------------------------------------- */
 
@@ -153,6 +158,10 @@ double op_cross_entropy(float *dlogits, const float *logits, const int *labels, 
                         float grad_scale);
 
 /* y = x/‖x‖ per row of d; norms [n] saved (may be NULL). */
+/* Σ a[i]·b[i] over n elements, summed in double in a fixed order (the same result for every
+ * thread count): the gradient of a scalar that multiplies a tensor, e.g. CLIP's logit scale. */
+double op_dot(const float *a, const float *b, size_t n);
+
 void op_l2norm(float *y, float *norms, const float *x, int n, int d);
 /* dx (+)= (dy − y·(y·dy))/‖x‖ */
 void op_l2norm_backward(float *dx, const float *dy, const float *y, const float *norms,

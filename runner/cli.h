@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "core/model/clip_config.h"
+
 int cmd_tokenize(int argc, char **argv);
 int cmd_golden(int argc, char **argv);
 int cmd_make_model(int argc, char **argv);
@@ -27,6 +29,11 @@ int cmd_compare(int argc, char **argv);
 char *cli_results_path(const char *path, char **out_dir);
 int cmd_gc(int argc, char **argv);
 int cmd_data_verify(const char *dir, const char *name);
+int cmd_pretrain(int argc, char **argv);
+
+/* the demo's tiny model: 64-pixel images in 16-pixel patches, 3 blocks per tower, width 128
+ * (runner/cmd_demo.c; `clipgrid pretrain` trains this one by default) */
+void cli_demo_config(ClipConfig *c);
 
 /* CPU backend with --threads N / CLIPGRID_THREADS / all cores */
 void cli_init_backend(int threads);

@@ -20,7 +20,7 @@
 #include "runner/runner.h"
 
 /* the tiny model: 64-pixel images in 16-pixel patches, three blocks per tower, width 128 */
-static void demo_config_(ClipConfig *c) {
+void cli_demo_config(ClipConfig *c) {
     memset(c, 0, sizeof *c);
     c->vis.width = 128, c->vis.layers = 3, c->patch = 16, c->image_res = 64;
     c->txt.width = 128, c->txt.layers = 3, c->embed = 128;
@@ -81,7 +81,7 @@ static int make_inputs_(const char *dir, const char *sweep_path, char **weights,
     if (rc) return -1;
     if (access(*weights, R_OK)) {
         ClipConfig cfg;
-        demo_config_(&cfg);
+        cli_demo_config(&cfg);
         printf("demo: writing the tiny model %s (%s)\n", *weights, cfg.arch);
         if (clip_random_write(*weights, &cfg, 7, K_F32)) return -1;
     }

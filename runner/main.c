@@ -27,6 +27,7 @@ static void usage(FILE *f) {
             "  plan SWEEP.yaml            list a sweep's runs, cost estimates and rank placement\n"
             "  run SWEEP.yaml [-o OUT]    run or resume a sweep (alone or under mpirun / srun)\n"
             "  gc OUT                     remove the results no sweep of OUT refers to any more\n"
+            "  pretrain OUT.safetensors   pretrain a small CLIP on synthetic image-caption pairs\n"
             "  demo                       tiny model + synthetic data: run sweeps/demo.yaml, print the table\n");
 }
 
@@ -57,6 +58,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "demo")) return cmd_demo(argc - 1, argv + 1);
     if (!strcmp(cmd, "gc")) return cmd_gc(argc - 1, argv + 1);
+    if (!strcmp(cmd, "pretrain")) return cmd_pretrain(argc - 1, argv + 1);
     fprintf(stderr, "clipgrid: unknown command '%s'\n\n", cmd);
     usage(stderr);
     return 2;

@@ -225,6 +225,32 @@ static void test_matmul(void) {
             buf_free(&x), buf_free(&w), buf_free(&dy), buf_free(&dx), buf_free(&dw);
             buf_free(&db);
         }
+        /* the weight gradient of pretraining: both layouts, db or not, always '+=' */
+        for (int variant = 0; variant < 4; variant++) {
+            int layout = variant & 1, with_db = !(variant & 2);
+            Buf x = buf_rand((size_t)n * k, 1.0f), dy = buf_rand((size_t)n * m, 1.0f);
+            Buf dw = buf_rand((size_t)m * k, 1.0f), db = buf_rand((size_t)m, 1.0f);
+            cpu_op_matmul_weight_grad(dw.h, with_db ? db.h : NULL, dy.h, x.h, n, k, m,
+                                      (KWLayout)layout);
+            op_matmul_weight_grad(dw.d, with_db ? db.d : NULL, dy.d, x.d, n, k, m,
+                                  (KWLayout)layout);
+            snprintf(name, sizeof name, "op_matmul_weight_grad %dx%dx%d %s dw (+=)", n, k, m,
+                     layout ? "IN_OUT" : "OUT_IN");
+            buf_check(name, &dw, TOL_GEMM);
+            snprintf(name, sizeof name, "op_matmul_weight_grad %dx%dx%d db (+= or untouched)", n,
+                     k, m);
+            buf_check(name, &db, TOL_ROW);
+            buf_free(&x), buf_free(&dy), buf_free(&dw), buf_free(&db);
+        }
+        /* the dot product of the logit-scale gradient */
+        {
+            Buf a = buf_rand((size_t)n * m, 1.0f), b = buf_rand((size_t)n * m, 1.0f);
+            double want = cpu_op_dot(a.h, b.h, (size_t)n * m), got = op_dot(a.d, b.d, (size_t)n * m);
+            double err = fabs(got - want) / (fabs(want) > 1 ? fabs(want) : 1);
+            printf("  %-48s rel err %.2e\n", "op_dot", err);
+            CHECK(err <= 1e-12, "op_dot %dx%d: cuda %.17g, cpu %.17g", n, m, got, want);
+            buf_free(&a), buf_free(&b);
+        }
     }
 }
 

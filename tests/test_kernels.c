@@ -372,6 +372,73 @@ static void test_dense_backward(void) {
     }
 }
 
+/* the weight-gradient op of pretraining: both layouts, with and without db, always '+=' onto
+ * prior content, against finite differences of the reference product */
+static void test_matmul_weight_grad(void) {
+    printf("matmul weight gradient\n");
+    const int shapes[][4] = {{7, 13, 11, 1}, {40, 9, 70, 1}, {400, 90, 150, 97}};
+    char name[128];
+    for (int si = 0; si < 3; si++) {
+        int n = shapes[si][0], k = shapes[si][1], m = shapes[si][2];
+        size_t step = (size_t)shapes[si][3], bstep = step > 1 ? 7 : 1;
+        size_t nx = (size_t)n * k, nw = (size_t)m * k, ny = (size_t)n * m;
+        float *x = host_rand(nx, -1, 1), *w = host_rand(nw, -1, 1), *b = host_rand(m, -1, 1);
+        float *wt = host_rand(ny, -1, 1), *base = host_rand(nw + m, -1, 1);
+        double *xd = to_double(x, nx), *wd = to_double(w, nw), *bd = to_double(b, m);
+        double *wtd = to_double(wt, ny), *y = cg_malloc(ny * sizeof(double));
+        double *gw = cg_malloc(nw * sizeof(double)), *gb = cg_malloc(m * sizeof(double));
+        float *dxx = dev_from(x, nx), *dwt = dev_from(wt, ny), *ddw = k_alloc(nw);
+        float *ddb = k_alloc(m), *hw = cg_malloc(nw * sizeof(float)), *hb = cg_malloc(m * sizeof(float));
+        for (int layout = 0; layout < 2; layout++) {
+            MatCtx c = {xd, wd, bd, wtd, y, n, k, m, (KWLayout)layout};
+            fd_grad(gw, wd, nw, step, FD_H, mat_loss, &c);
+            fd_grad(gb, bd, m, bstep, FD_H, mat_loss, &c);
+            for (size_t i = 0; i < nw; i++) gw[i] += base[i];
+            for (int j = 0; j < m; j++) gb[j] += base[nw + j];
+            for (int with_db = 0; with_db < 2; with_db++) {
+                k_upload(ddw, base, nw);
+                k_upload(ddb, base + nw, m);
+                op_matmul_weight_grad(ddw, with_db ? ddb : NULL, dwt, dxx, n, k, m,
+                                      (KWLayout)layout);
+                k_download(hw, ddw, nw);
+                k_download(hb, ddb, m);
+                snprintf(name, sizeof name, "op_matmul_weight_grad n=%d k=%d m=%d %s: dw (+=) vs FD",
+                         n, k, m, layout ? "IN_OUT" : "OUT_IN");
+                report(name, err_rel(hw, gw, nw, step, 1e-30), 2e-6);
+                if (with_db) {
+                    snprintf(name, sizeof name, "op_matmul_weight_grad n=%d %s: db (+=) vs FD", n,
+                             layout ? "IN_OUT" : "OUT_IN");
+                    report(name, err_rel(hb, gb, m, bstep, 1e-30), 2e-6);
+                } else {
+                    int same = !memcmp(hb, base + nw, (size_t)m * sizeof(float));
+                    CHECK(same, "op_matmul_weight_grad with db = NULL wrote the bias buffer");
+                }
+            }
+        }
+        free(x), free(w), free(b), free(wt), free(base), free(xd), free(wd), free(bd);
+        free(wtd), free(y), free(gw), free(gb), free(hw), free(hb);
+        k_free(dxx), k_free(dwt), k_free(ddw), k_free(ddb);
+    }
+}
+
+/* op_dot against the double sum of the products */
+static void test_dot(void) {
+    printf("dot\n");
+    const size_t ns[] = {1, 33, 70000};
+    for (int i = 0; i < 3; i++) {
+        size_t n = ns[i];
+        float *a = host_rand(n, -1, 1), *b = host_rand(n, -1, 1);
+        float *da = dev_from(a, n), *db = dev_from(b, n);
+        double ref = 0.0;
+        for (size_t j = 0; j < n; j++) ref += (double)a[j] * (double)b[j];
+        double got = op_dot(da, db, n);
+        char name[64];
+        snprintf(name, sizeof name, "op_dot n=%zu", n);
+        report(name, fabs(got - ref) / (fabs(ref) > 1 ? fabs(ref) : 1), 1e-12);
+        free(a), free(b), k_free(da), k_free(db);
+    }
+}
+
 /* ---- layernorm ------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -1222,6 +1289,8 @@ int main(void) {
     test_upload_cast();
     test_matmul();
     test_dense_backward();
+    test_matmul_weight_grad();
+    test_dot();
     test_layernorm();
     test_elementwise();
     test_gelu();

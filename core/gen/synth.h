@@ -34,6 +34,21 @@ void synth_classname(int c, char *buf, size_t n);
 void synth_draw(const SynthSpec *s, const char *style, const char *stream, int c, int index,
                 ImageRGB *out);
 
+/* The class's parts (indices into the colour, shape and texture lists) and their words
+ * ("red", "circle", "" / "striped" / "dotted"), for caption generators (core/gen/pairs.h). */
+void synth_class_parts(int c, int *colour, int *shape, int *texture);
+const char *synth_colour_name(int colour);
+const char *synth_shape_name(int shape);
+const char *synth_texture_word(int texture);
+
+/* Where synth_draw(s, any style, stream, c, index) puts its shape: image size w×h, the shape's
+ * centre (cx, cy) and radius in pixels (the same draws of the same stream). */
+typedef struct {
+    int w, h;
+    double cx, cy, rad;
+} SynthGeometry;
+void synth_geometry(const SynthSpec *s, const char *stream, int c, int index, SynthGeometry *g);
+
 /* Write the dataset whose layout is that of `layout` (any clipgrid dataset name) into
  * root/<dataset_dirname(layout)>; the folder name is returned in *dir (caller frees) when dir
  * is not NULL. ImageNet-A/R hold the even classes only (a subset, as the real ones hold 200 of

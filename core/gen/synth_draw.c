@@ -36,6 +36,29 @@ void synth_classname(int c, char *buf, size_t n) {
     snprintf(buf, n, "%s%s %s", TEXTURE_NAMES[tx], COLOUR_NAMES[col], SHAPE_NAMES[sh]);
 }
 
+void synth_class_parts(int c, int *colour, int *shape, int *texture) {
+    class_parts(c, colour, shape, texture);
+}
+const char *synth_colour_name(int colour) { return COLOUR_NAMES[colour % N_COLOURS]; }
+const char *synth_shape_name(int shape) { return SHAPE_NAMES[shape % N_SHAPES]; }
+const char *synth_texture_word(int texture) {
+    static const char *const W[N_TEXTURES] = {"", "striped", "dotted"};
+    return W[texture % N_TEXTURES];
+}
+
+/* the draws of synth_draw below, by their position in the stream: 0 w, 1 h, 2 background,
+ * 3–5 tint, 6–8 colour jitter, 9 radius, 10 cx, 11 cy (keep the two in step) */
+void synth_geometry(const SynthSpec *s, const char *stream, int c, int index, SynthGeometry *g) {
+    uint64_t key = cg_rng_key(s->seed, ((uint64_t)c << 32) | (uint32_t)index, stream);
+    int span = s->max_side - s->min_side + 1;
+    g->w = s->min_side + (int)(cg_rng_uniform(key, 0) * span);
+    g->h = s->min_side + (int)(cg_rng_uniform(key, 1) * span);
+    int side = g->w < g->h ? g->w : g->h;
+    g->rad = side * (0.22 + 0.2 * cg_rng_uniform(key, 9));
+    g->cx = g->rad * 0.8 + (g->w - 1.6 * g->rad) * cg_rng_uniform(key, 10);
+    g->cy = g->rad * 0.8 + (g->h - 1.6 * g->rad) * cg_rng_uniform(key, 11);
+}
+
 /* is (u, v), in units of the shape's radius around its centre, inside the shape? */
 static int inside(int shape, double u, double v) {
     double r = sqrt(u * u + v * v), t = atan2(v, u);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/model/clip_block.h"
+#include "core/model/clip_grad.h"
 #include "base/util.h"
 
 #define LN_EPS 1e-5f
@@ -142,6 +143,12 @@ static void tower_setup(TowerRun *r, const ClipModel *m, TowerKind kind, const T
             cg_fatal("tower_forward: start_layer %d needs 0 < start_layer < %d, x_start with "
                      "T_start > 0 rows, no prefix, no d_input, and gradients only at layers >= "
                      "start_layer (first is %d)", in->start_layer, r->L, r->first_grad);
+    }
+    if (in->grads) { /* every weight learns: all blocks full, every activation kept */
+        if (!in->want_grad || in->plan || in->prefix || in->start_layer > 0 || in->keep_kv)
+            cg_fatal("tower_forward: weight gradients need want_grad and no prompt plan, shared "
+                     "prefix, start_layer or keep_kv");
+        r->first_grad = kind == TOWER_TEXT ? 0 : -1, r->in.last_query_only = 0;
     }
     r->save_from = r->first_grad;
     if (in->keep_kv) {
@@ -283,7 +290,7 @@ TowerRun *tower_forward(const ClipModel *m, TowerKind kind, const TowerInput *in
     int B = in->B, n = B * r->P;
     r->pool_idx = cg_malloc((size_t)n * sizeof(int));
     for (int i = 0; i < n; i++) r->pool_idx[i] = (i / r->P) * T + r->pool_rows[i];
-    if (in->last_query_only) r->x_last = x;
+    if (r->in.last_query_only) r->x_last = x; /* r->in: set-up may turn it off */
     else {
         r->x_last = k_alloc((size_t)n * r->d);
         op_gather_rows(r->x_last, x, r->pool_idx, n, r->d);
@@ -303,8 +310,16 @@ static float *head_backward(TowerRun *r, const float *d_pooled, const float *d_f
     float *dp = k_alloc((size_t)n * d), *dx = k_alloc((size_t)n * d);
     if (d_pooled) k_copy(dp, d_pooled, (size_t)n * d);
     if (d_feat) op_matmul_backward(dp, d_feat, r->proj, n, d, r->E, r->proj_layout, 1);
-    op_layernorm_backward(dx, NULL, NULL, dp, r->x_last, r->pool_mean, r->pool_rstd, r->lnf_w, n,
-                          d, 0);
+    const ClipModel *g = r->in.grads;
+    float *dg = NULL, *db = NULL;
+    if (g) { /* weight-gradient mode: the projection and the final LayerNorm */
+        float *dproj = r->kind == TOWER_VISION ? g->vis.proj : g->txt.proj;
+        if (d_feat) op_matmul_weight_grad(dproj, NULL, d_feat, r->pooled, n, d, r->E, r->proj_layout);
+        dg = r->kind == TOWER_VISION ? g->vis.ln_post_w : g->txt.ln_final_w;
+        db = r->kind == TOWER_VISION ? g->vis.ln_post_b : g->txt.ln_final_b;
+    }
+    op_layernorm_backward(dx, dg, db, dp, r->x_last, r->pool_mean, r->pool_rstd, r->lnf_w, n, d,
+                          0);
     k_free(dp);
     if (r->in.last_query_only) return dx;
     int T = r->T_at[r->L - 1];
@@ -326,8 +341,10 @@ static void text_input_grad(TowerRun *r, const float *dx) {
 static void vision_stem_backward(TowerRun *r, float *dx) {
     int B = r->in.B, W = r->d, T = r->T_pre;
     float *dz = k_alloc((size_t)B * T * W);
-    op_layernorm_backward(dz, NULL, NULL, dx, r->z_pre, r->lnpre_mean, r->lnpre_rstd,
-                          r->m->vis.ln_pre_w, B * T, W, 0);
+    const ClipModel *g = r->in.grads;
+    op_layernorm_backward(dz, g ? g->vis.ln_pre_w : NULL, g ? g->vis.ln_pre_b : NULL, dx,
+                          r->z_pre, r->lnpre_mean, r->lnpre_rstd, r->m->vis.ln_pre_w, B * T, W, 0);
+    if (g) vision_stem_weight_grads(r->m, g, dz, r->in.images, B);
     dz = plan_unapply(r, -1, dz, &T);
     if (r->in.d_input) k_copy(r->in.d_input, dz, (size_t)B * T * W);
     k_free(dz);
@@ -342,12 +359,21 @@ void tower_backward(TowerRun *r, const float *d_pooled, const float *d_feat) {
         int T = r->T_at[i];
         BlockShape s = block_shape(r, i, T);
         float *dx_in = k_alloc((size_t)r->in.B * T * r->d);
-        block_backward(&r->blocks[i], &s, &r->acts[i], dx, dx_in);
+        if (r->in.grads) {
+            const ClipModel *g = r->in.grads;
+            const BlockWeights *dw = r->kind == TOWER_VISION ? &g->vis.blocks[i] : &g->txt.blocks[i];
+            block_backward_weights(&r->blocks[i], dw, &s, &r->acts[i], dx, dx_in);
+        } else {
+            block_backward(&r->blocks[i], &s, &r->acts[i], dx, dx_in);
+        }
         k_free(dx);
         dx = plan_unapply(r, i, dx_in, &T);
     }
     if (r->kind == TOWER_VISION && r->first_grad == -1) vision_stem_backward(r, dx);
     else if (r->kind == TOWER_TEXT && r->in.d_input) text_input_grad(r, dx);
+    if (r->kind == TOWER_TEXT && r->in.grads) /* positions 0..T0-1 of every sample */
+        op_sum_batched(r->in.grads->txt.pos_emb, dx, (size_t)r->T0 * r->d, r->in.B,
+                       (size_t)r->T0 * r->d, 1);
     k_free(dx);
 }
 

@@ -53,6 +53,12 @@ typedef struct {
     int start_layer;
     const float *x_start;
     int T_start;
+    /* weight-gradient mode (pretraining, core/model/clip_grad.h): tower_backward also
+     * accumulates ('+=') the gradient of every weight of this tower into the model-shaped
+     * buffers `grads` (clip_model_clone). Needs want_grad; every block then runs full (no
+     * last_query_only) and keeps its activations; no plan, prefix or start_layer. The text
+     * tower's token-embedding gradient is the caller's, from d_input. NULL: frozen weights. */
+    const ClipModel *grads;
 } TowerInput;
 
 typedef struct TowerRun TowerRun;

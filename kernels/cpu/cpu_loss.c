@@ -1,5 +1,5 @@
 /* kernels/cpu/cpu_loss.c — mean softmax cross-entropy (log-sum-exp, loss summed in double) with
- * its logit gradient, and the feature L2 normalisation x/‖x‖ (no epsilon, as OpenAI CLIP) with
+ * its logit gradient, the dot product of two tensors (a scale's gradient), and the feature L2 normalisation x/‖x‖ (no epsilon, as OpenAI CLIP) with
  * its backward. */
 #include <stdlib.h>  // defines: free
 
@@ -36,6 +36,15 @@ double cpu_op_cross_entropy(float *dlogits, const float *logits, const int *labe
     for (int i = 0; i < B; i++) loss += row_loss[i]; /* fixed order: deterministic */
     free(row_loss);
     return loss / B;
+}
+
+/* one thread, in order: used on logit matrices (B² elements), where this costs microseconds */
+double cpu_op_dot(const float *a, const float *b, size_t n) {
+    CPU_CHECK_PTR("op_dot", a);
+    CPU_CHECK_PTR("op_dot", b);
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++) s += (double)a[i] * b[i];
+    return s;
 }
 
 void cpu_op_l2norm(float *y, float *norms, const float *x, int n, int d) {

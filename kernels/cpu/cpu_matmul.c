@@ -170,3 +170,18 @@ void cpu_op_dense_backward(float *dx, float *dw, float *db, const float *dy, con
     if (db) column_sums_acc(db, dy, n, m);
     if (dx) cpu_op_matmul_backward(dx, dy, w, n, k, m, K_W_OUT_IN, acc);
 }
+
+void cpu_op_matmul_weight_grad(float *dw, float *db, const float *dy, const float *x, int n,
+                               int k, int m, KWLayout layout) {
+    k_check_dims("op_matmul_weight_grad", n, k, m);
+    k_check_layout("op_matmul_weight_grad", layout);
+    CPU_CHECK_PTR("op_matmul_weight_grad", dw);
+    CPU_CHECK_PTR("op_matmul_weight_grad", dy);
+    CPU_CHECK_PTR("op_matmul_weight_grad", x);
+    const float *dyr = rounded(dy, (size_t)n * m, 0), *xr = rounded(x, (size_t)n * k, 1);
+    if (layout == K_W_OUT_IN) /* dw[m,k] += dyᵀ·x */
+        sgemm_par(CblasTrans, CblasNoTrans, m, k, n, dyr, m, xr, k, 1.0f, dw, k);
+    else                      /* dw[k,m] += xᵀ·dy */
+        sgemm_par(CblasTrans, CblasNoTrans, k, m, n, xr, k, dyr, m, 1.0f, dw, m);
+    if (db) column_sums_acc(db, dy, n, m);
+}

@@ -1,5 +1,6 @@
 /* kernels/cuda/cuda_loss.cu — mean softmax cross-entropy (log-sum-exp in double, one block per
- * row; the row losses are summed on the host in row order) with its logit gradient, and the
+ * row; the row losses are summed on the host in row order) with its logit gradient, the dot
+ * product of two tensors (one block, in double), and the
  * feature L2 normalisation x/‖x‖ (no epsilon, as OpenAI CLIP) with its backward. Same
  * semantics as kernels/cpu/cpu_loss.c. */
 #include <stdlib.h>  // defines: free
@@ -59,6 +60,26 @@ extern "C" double cuda_op_cross_entropy(float *dlogits, const float *logits, con
     for (int i = 0; i < B; i++) loss += row_loss[i]; /* fixed order: deterministic */
     free(row_loss);
     return loss / B;
+}
+
+/* Σ a·b in double by one block (deterministic: fixed strides, fixed reduction tree) */
+static __global__ void dot_kernel(double *out, const float *a, const float *b, size_t n) {
+    double s = 0.0;
+    for (size_t i = threadIdx.x; i < n; i += blockDim.x) s += (double)a[i] * b[i];
+    s = cu_block_sum(s);
+    if (threadIdx.x == 0) *out = s;
+}
+
+extern "C" double cuda_op_dot(const float *a, const float *b, size_t n) {
+    CU_CHECK_PTR("op_dot", a);
+    CU_CHECK_PTR("op_dot", b);
+    double *dout = (double *)cu_scratch_alloc(sizeof(double)), s = 0.0;
+    dot_kernel<<<1, ROW_THREADS, 0, cu_stream()>>>(dout, a, b, n);
+    CUDA_CHECK_LAUNCH();
+    CUDA_CHECK(cudaMemcpyAsync(&s, dout, sizeof(double), cudaMemcpyDeviceToHost, cu_stream()));
+    CUDA_CHECK(cudaStreamSynchronize(cu_stream()));
+    cu_scratch_free(dout);
+    return s;
 }
 
 static __global__ void l2norm_kernel(float *y, float *norms, const float *x, int d) {

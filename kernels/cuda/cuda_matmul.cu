@@ -110,3 +110,18 @@ extern "C" void cuda_op_dense_backward(float *dx, float *dw, float *db, const fl
     if (db) cu_column_sums(db, dy, (size_t)m, n, (size_t)m, 1); /* db[m] += Σ_rows dy */
     if (dx) cuda_op_matmul_backward(dx, dy, w, n, k, m, K_W_OUT_IN, acc);
 }
+
+extern "C" void cuda_op_matmul_weight_grad(float *dw, float *db, const float *dy, const float *x,
+                                           int n, int k, int m, KWLayout layout) {
+    k_check_dims("op_matmul_weight_grad", n, k, m);
+    k_check_layout("op_matmul_weight_grad", layout);
+    CU_CHECK_PTR("op_matmul_weight_grad", dw);
+    CU_CHECK_PTR("op_matmul_weight_grad", dy);
+    CU_CHECK_PTR("op_matmul_weight_grad", x);
+    size_t ndy = (size_t)n * m, nx = (size_t)n * k;
+    if (layout == K_W_OUT_IN) /* dw[m,k] += dyᵀ·x */
+        gemm_p(CUBLAS_OP_T, CUBLAS_OP_N, m, k, n, dy, ndy, m, x, nx, k, 0, 1.0f, dw, k);
+    else                      /* dw[k,m] += xᵀ·dy */
+        gemm_p(CUBLAS_OP_T, CUBLAS_OP_N, k, m, n, x, nx, k, dy, ndy, m, 0, 1.0f, dw, m);
+    if (db) cu_column_sums(db, dy, (size_t)m, n, (size_t)m, 1); /* db[m] += Σ_rows dy */
+}

@@ -150,6 +150,11 @@ int main() {
         cpu_op_dense_backward(NULL, dw.data(), NULL, dy.data(), x.data(), w.data(), n, k, m, acc);
         cuda_op_dense_backward(NULL, dw2.data(), NULL, dy.data(), x.data(), w.data(), n, k, m, acc);
         snprintf(nm, sizeof nm, "dense dw %d %d %d", n, k, m); cmp(nm, dw2, dw);
+        // the weight gradient of pretraining: dw [m,k] (OUT_IN) or [k,m] (IN_OUT), always +=
+        auto gw = rv((size_t)m*k), gw2 = gw;
+        cpu_op_matmul_weight_grad(gw.data(), NULL, dy.data(), x.data(), n, k, m, (KWLayout)layout);
+        cuda_op_matmul_weight_grad(gw2.data(), NULL, dy.data(), x.data(), n, k, m, (KWLayout)layout);
+        snprintf(nm, sizeof nm, "weight_grad dw %d %d %d L%d", n, k, m, layout); cmp(nm, gw2, gw);
       }
     }
     // attention products: S = scale Q K^T per (b,h) through per_head_gemm, vs a direct loop

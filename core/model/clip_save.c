@@ -1,0 +1,32 @@
+/* core/model/clip_save.c — a ClipModel's weights to an OpenAI-named F32 safetensors file. */
+#include "core/model/clip_save.h"
+
+#include <stdlib.h>
+
+#include "base/util.h"
+#include "core/model/clip_names.h"
+#include "core/model/safetensors.h"
+
+int clip_model_save(const ClipModel *m, const char *path, const char *const *metadata) {
+    if (m->vis.proj_layout != K_W_IN_OUT || m->txt.proj_layout != K_W_IN_OUT) {
+        cg_error_set("%s: the model's projections are not in OpenAI orientation [in,out]", path);
+        return -1;
+    }
+    float *host = cg_malloc((m->arena_floats ? m->arena_floats : 1) * sizeof(float));
+    k_download(host, m->arena, m->arena_floats);
+    float scale = m->logit_scale;
+    int n, rc = 0;
+    ClipTensorDesc *d = clip_tensor_descs(&m->cfg, (ClipModel *)m, &n);
+    StWriter *w = st_writer_new();
+    for (int i = 0; metadata && metadata[i] && metadata[i + 1]; i += 2)
+        st_writer_set_metadata(w, metadata[i], metadata[i + 1]);
+    for (int i = 0; i < n && !rc; i++) {
+        const void *data = d[i].kind == CLIP_T_LOGIT ? (const void *)&scale
+                                                      : (const void *)(host + (*d[i].field - m->arena));
+        rc = st_writer_add(w, d[i].oa, ST_F32, d[i].ndim, d[i].shape, data);
+    }
+    if (!rc) rc = st_writer_write(w, path);
+    st_writer_free(w);
+    free(d), free(host);
+    return rc ? -1 : 0;
+}
