@@ -241,8 +241,9 @@ test: all check-layers
 # ---- fuzzing (tests/fuzz/README.md) ----------------------------------------------------------
 # One libFuzzer harness per input kind; each entry NAME is tests/fuzz/fuzz_NAME.c with its seeds
 # in tests/fuzz/corpus/NAME/ and an optional dictionary tests/fuzz/NAME.dict.
-# The PyTorch pickle reader's harness (issue 14) goes into this list as `pickle`.
-FUZZ_TARGETS := safetensors sweep dataset image vocab vocab_deep tokenize runfile checkpoint
+# pickle and torchckpt: the PyTorch checkpoint readers (core/base/torch_pickle.c, core/model/torch_checkpoint.c).
+FUZZ_TARGETS := safetensors sweep dataset image vocab vocab_deep tokenize runfile checkpoint \
+                pickle torchckpt
 FUZZ_SECONDS ?= 60
 FUZZERS      := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 RUNNER_LIB   := $(BUILD)/librunner.a

@@ -118,7 +118,7 @@ static TpValue *top_(TpDoc *d) {
 static int pop_mark_(TpDoc *d, TpValue ***base, size_t *n) {
     if (!d->n_marks) return fail_(d, "opcode 0x%02x without a MARK", d->p[d->op_pos]);
     size_t m = d->marks[--d->n_marks];
-    *base = d->stack + m, *n = d->sp - m;
+    *base = d->stack ? d->stack + m : NULL, *n = d->sp - m; /* no stack yet: a MARK on nothing */
     d->sp = m;
     return 0;
 }
