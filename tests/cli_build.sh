@@ -18,7 +18,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # the compile line make would use for one object, in a scratch build folder
-compile_line() { make -s -n -B BUILD="$tmp/b" "$@" "$tmp/b/core/util.o" 2>&1 | grep -- ' -c base/util.c'; }
+compile_line() { make -s -n -B BUILD="$tmp/b" "$@" "$tmp/b/base/util.o" 2>&1 | grep -- ' -c base/util.c'; }
 if [ "$(uname -m)" = x86_64 ]; then
   compile_line | grep -q -- '-march=x86-64-v3 '; r=$?
   check "default build: -march=x86-64-v3" $r

@@ -51,7 +51,7 @@ h5, csv, jsonl = sys.argv[1:]
 # the one line of SCHEMA.md / README
 with h5py.File(h5, "r") as f:
     index = pd.DataFrame(f["index"][()]).apply(lambda c: c.str.decode("utf-8") if c.dtype == object else c)
-assert index.shape == (22, 28), index.shape
+assert index.shape == (22, 29), index.shape  # with the run key column
 assert all(isinstance(x, str) for x in index["id"]) and all(isinstance(x, str) for x in index["error"])
 r = index[index.id == "base2new/coop/caltech101/shots16/seed3"].iloc[0]
 assert r.method == "coop" and r.base == 94 and r.new == 85, r

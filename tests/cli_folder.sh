@@ -61,11 +61,12 @@ seeds:   [1]
 datasets: [shapes]
 methods:
   zsclip: {}
-  coop:   {n_ctx: 2, ctx_init: "a photo of", epochs: 2, batch: 4, lr: 0.002}
+  coop:   {ctx_init: "a photo of", epochs: 2, batch: 4, lr: 0.002}
 threads: 1
 loader_threads: 1
 EOF
 timeout 300 "$CLIPGRID" run "$tmp/s.yaml" --progress 1000 >"$tmp/run.out" 2>&1; rc=$?
+[ "$rc" = 0 ] || tail -n 5 "$tmp/run.out"
 check "folder sweep (base2new + fewshot): exit 0 (rc $rc)" $rc
 n=$(ls "$tmp/out/runs" 2>/dev/null | grep -c '\.h5$')
 [ "$n" = 4 ]; check "folder sweep: 4 run files ($n)" $?
@@ -86,11 +87,12 @@ shots:   2
 seeds:   [1]
 datasets: [imagenet]
 methods:
-  coop:   {n_ctx: 2, ctx_init: "a photo of", epochs: 1, batch: 4, lr: 0.002}
+  coop:   {ctx_init: "a photo of", epochs: 1, batch: 4, lr: 0.002}
 threads: 1
 loader_threads: 1
 EOF
 timeout 300 "$CLIPGRID" run "$tmp/i.yaml" --progress 1000 >"$tmp/irun.out" 2>&1; rc=$?
+[ "$rc" = 0 ] || tail -n 5 "$tmp/irun.out"
 check "imagenet fewshot with Dassl's cache: exit 0 (rc $rc)" $rc
 r=$(ls "$tmp"/iout/runs/*.h5 2>/dev/null | head -1)
 h5dump -a /fewshot_source "$r" 2>/dev/null | grep -q "cache .*imagenet/split_fewshot/shot_2-seed_1.pkl" \
