@@ -83,7 +83,7 @@ check "one MPI job across the nodes: mpirun -np 4 hostname on node1, node1, node
   --text-width 64 --text-layers 2 --embed 64 --seed 3 >/dev/null || { echo "FAIL make-model"; exit 1; }
 "$CLIPGRID" synth data --layout eurosat,dtd --classes 6 --per-class 8 --test 4 --min-side 40 \
   --max-side 64 >/dev/null || { echo "FAIL synth"; exit 1; }
-# 8 runs; coop/eurosat/seed1 long (300 epochs of 12 steps) so that it can be interrupted
+# 8 cells, 6 runs (zero-shot CLIP is one run per dataset across seeds); coop/eurosat/seed1 long (300 epochs of 12 steps) so that it can be interrupted
 sweep() { # extra lines
   cat <<YAML
 name: mn
@@ -104,8 +104,12 @@ YAML
 sweep "overrides:
   - when: {method: coop, dataset: eurosat, seed: 1}
     set: {epochs: 300, batch: 1}" >s.yaml
-N=8
-long=base2new_coop_eurosat_shots4_seed1
+N=6
+lstem=base2new_coop_eurosat_shots4_seed1  # its running marker (state/<id stem>.running)
+# key_of OUT ID / tkey_of OUT ID: a cell's run key (run files and logs are named by it) and its
+# training key (checkpoints); keys depend on content only, so any OUT of the sweep tells them
+key_of() { tr -d '\n ' <"$1/grid.json" | tr '{' '\n' | grep "\"id\":\"$2\"" | sed 's/.*"key":"\([0-9a-f]*\)".*/\1/'; }
+tkey_of() { tr -d '\n ' <"$1/grid.json" | tr '{' '\n' | grep "\"id\":\"$2\"" | sed 's/.*"training_key":"\([0-9a-f]*\)".*/\1/'; }
 
 metrics() { # a run file's numbers that must not depend on where and on how many ranks it ran
   local f=$1 args=(-m %.9g -d /curves/loss -d /curves/accuracy)
@@ -139,6 +143,8 @@ echo "-- 2. the sweep on 3 nodes (node1: 2 ranks, node2 and node3: 1 each)"
 timeout 300 mpirun --allow-run-as-root --oversubscribe --bind-to none --mca btl self,vader \
   -np 2 "$CLIPGRID" run s.yaml -o ref --progress 100 >ref.out 2>&1
 rc=$?; check "reference: the sweep on one node (mpirun -np 2), exit 0 (rc $rc)" $rc
+long=$(key_of ref base2new/coop/eurosat/shots4/seed1)    # its run file and log
+longt=$(tkey_of ref base2new/coop/eurosat/shots4/seed1)  # its checkpoint
 on_nodes 300 h3 4 "$CLIPGRID" run s.yaml -o n3 --progress 100 >n3.out 2>&1
 rc=$?; check "mpirun on node1 over 3 nodes: exit 0 (rc $rc)" $rc
 [ "$rc" = 0 ] || tail -n 15 n3.out | sed "s/^/     | /"
@@ -160,8 +166,8 @@ on_nodes 300 h23 2 "$CLIPGRID" run g.yaml -o g --progress 100 >g.out 2>&1
 rc=$?; check "mpirun on node1, ranks on node2 and node3: exit 0 (rc $rc)" $rc
 got=$(hosts_of g.out)
 [ "$got" = "node2:1 node3:1 " ]; r=$?; check "one rank on each of node2 and node3 ($got)" $r
-g_coop=g/runs/base2new_coop_dtd_shots4_seed2.h5
-got="$(attr "$g_coop" ranks) $(attr g/runs/base2new_zsclip_dtd_shots4_seed2.h5 ranks)"
+g_coop=g/runs/$(key_of g base2new/coop/dtd/shots4/seed2).h5
+got="$(attr "$g_coop" ranks) $(attr g/runs/$(key_of g base2new/zsclip/dtd/shots4/seed2).h5 ranks)"
 [ "$got" = "2 2" ]; r=$?; check "both runs ran on a group of 2 ranks ($got)" $r
 n=$(same_metrics g ref 1e-4); r=$?
 check "the 2-node group's $n runs equal the one-rank runs (relative 1e-4)" $r
@@ -173,15 +179,16 @@ job=$!
 # the long run has a checkpoint, and other runs are finished (2, or as many as 20 s bring)
 seen=""
 for i in $(seq 1200); do
-  if [ -f "k/ckpt/$long.h5" ]; then
+  if [ -f "k/ckpt/$longt.h5" ]; then
     seen=${seen:-$(date +%s)}
     { [ "$(runs_in k)" -ge 2 ] || [ $(( $(date +%s) - seen )) -ge 20 ]; } && break
   fi
   sleep 0.05
 done
-[ -f "k/ckpt/$long.h5" ]; r=$?; check "the long run wrote a checkpoint (the sweep is in the middle)" $r
+[ -f "k/ckpt/$longt.h5" ]; r=$?; [ "$r" = 0 ] || echo "     (training key ${longt:-?}: k/ckpt holds $(ls k/ckpt 2>/dev/null | tr "\n" " "))"
+check "the long run wrote a checkpoint (the sweep is in the middle)" $r
 # the long run's rank (its pid in the running marker) and its node (the start table)
-lpid=$(grep -o '"pid": *[0-9]*' "k/state/$long.running" 2>/dev/null | grep -o '[0-9]*$')
+lpid=$(grep -o '"pid": *[0-9]*' "k/state/$lstem.running" 2>/dev/null | grep -o '[0-9]*$')
 table() { awk '/^ *rank +host/ {t=1; next} t && $4 ~ /^[0-9]+\/[0-9]+$/ {print $2, $3; next} t {t=0}' k.out; }
 victim=$(table | awk -v p="$lpid" '$2 == p {print $1}')
 pids=$(table | awk -v h="$victim" '$1 == h {print $2}' | tr '\n' ' ')
@@ -193,7 +200,7 @@ done_before=$(runs_in k)
 wait $job; rc=$?
 [ "$rc" != 0 ] && [ "$rc" != 124 ]; r=$?
 check "SIGKILL to both ranks of $victim: the job ends (rc $rc) with $done_before of $N runs done" $r
-[ ! -f "k/runs/$long.h5" ] && [ -f "k/ckpt/$long.h5" ]; r=$?
+[ ! -f "k/runs/$long.h5" ] && [ -f "k/ckpt/$longt.h5" ]; r=$?
 check "the long run is unfinished, its checkpoint is there" $r
 on_nodes 300 h2 4 "$CLIPGRID" run s.yaml -o k --progress 100 >k2.out 2>&1
 rc=$?; check "the same command again: exit 0 (rc $rc)" $rc

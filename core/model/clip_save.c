@@ -1,9 +1,11 @@
 /* core/model/clip_save.c — a ClipModel's weights to an OpenAI-named F32 safetensors file. */
 #include "core/model/clip_save.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "base/util.h"
+#include "core/model/clip_meta.h"
 #include "core/model/clip_names.h"
 #include "core/model/safetensors.h"
 
@@ -20,6 +22,13 @@ int clip_model_save(const ClipModel *m, const char *path, const char *const *met
     StWriter *w = st_writer_new();
     for (int i = 0; metadata && metadata[i] && metadata[i + 1]; i += 2)
         st_writer_set_metadata(w, metadata[i], metadata[i + 1]);
+    /* what the shapes cannot tell (core/model/clip_meta.h): the file stays readable on its own */
+    char heads[16];
+    st_writer_set_metadata(w, "clip.activation", clip_act_name(m->cfg.act));
+    snprintf(heads, sizeof heads, "%d", m->cfg.vis.heads);
+    st_writer_set_metadata(w, "clip.vision_heads", heads);
+    snprintf(heads, sizeof heads, "%d", m->cfg.txt.heads);
+    st_writer_set_metadata(w, "clip.text_heads", heads);
     for (int i = 0; i < n && !rc; i++) {
         const void *data = d[i].kind == CLIP_T_LOGIT ? (const void *)&scale
                                                       : (const void *)(host + (*d[i].field - m->arena));
