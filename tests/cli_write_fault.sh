@@ -35,7 +35,7 @@ cc -shared -fPIC -O1 -o shim.so "$ROOT/tests/fault/write_fault_shim.c" -ldl ||
   --text-width 64 --text-layers 2 --embed 64 --seed 3 >/dev/null || { echo "FAIL make-model"; exit 1; }
 "$CLIPGRID" synth data --layout eurosat,dtd --classes 6 --per-class 8 --test 4 --min-side 40 \
   --max-side 64 >/dev/null || { echo "FAIL synth"; exit 1; }
-# 8 runs; coop/eurosat/seed1 is long (60 epochs of 12 steps, a checkpoint after each)
+# 8 cells, 6 runs (zero-shot CLIP once per dataset across seeds); coop/eurosat/seed1 is long (60 epochs of 12 steps, a checkpoint after each)
 cat >s.yaml <<YAML
 name: wf
 model: {weights: $tmp/tiny.safetensors}
@@ -53,10 +53,12 @@ overrides:
   - when: {method: coop, dataset: eurosat, seed: 1}
     set: {epochs: 60, batch: 1}
 YAML
-N=8
-long=base2new_coop_eurosat_shots4_seed1
-zs=base2new_zsclip_dtd_shots4_seed2
-long_id=base2new/coop/eurosat/shots4/seed1 zs_id=base2new/zsclip/dtd/shots4/seed2
+N=6
+# run files and logs are named by run key, checkpoints by training key (runner/run_key.c); keys
+# depend on content only, so the reference OUT's grid.json tells them
+key_of() { tr -d '\n ' <"$1/grid.json" | tr '{' '\n' | grep "\"id\":\"$2\"" | sed 's/.*"key":"\([0-9a-f]*\)".*/\1/'; }
+tkey_of() { tr -d '\n ' <"$1/grid.json" | tr '{' '\n' | grep "\"id\":\"$2\"" | sed 's/.*"training_key":"\([0-9a-f]*\)".*/\1/'; }
+long_id=base2new/coop/eurosat/shots4/seed1 zs_id=base2new/zsclip/dtd/shots4/seed1  # zero-shot: seed 1 is the run of both seeds
 
 metrics() { # a run file's numbers that must not depend on how the sweep went
   local f=$1 args=(-m %.9g -d /curves/loss -d /curves/accuracy)
@@ -92,6 +94,7 @@ again() { # out label: the same command again finishes the sweep
 timeout 300 "$CLIPGRID" run s.yaml -o ref --progress 100 >ref.out 2>&1
 rc=$?; check "reference: uninterrupted sweep, exit 0 (rc $rc)" $rc
 [ "$(runs_in ref)" = $N ]; r=$?; check "reference: $N run files" $r
+long=$(key_of ref "$long_id"); longt=$(tkey_of ref "$long_id"); zs=$(key_of ref "$zs_id")
 
 # ---- A. ENOSPC on a small tmpfs -----------------------------------------------------------------
 if [ -z "${CG_IN_MOUNT_NS:-}" ] && [ "$(id -u)" = 0 ] && timeout 10 unshare -m true 2>/dev/null; then
@@ -106,17 +109,17 @@ if [ -z "${CG_IN_MOUNT_NS:-}" ] && [ "$(id -u)" = 0 ] && timeout 10 unshare -m t
     wait $job; echo "rc $?" >a.rc
     rm -f fs/filler
     # take the (possibly half-written) OUT off the tmpfs for the second run
-    cp -a fs/out a_out' "$CLIPGRID" "$long"
+    cp -a fs/out a_out' "$CLIPGRID" "$longt"
   mrc=$?
   if [ "$mrc" = 3 ]; then
     skip "A. ENOSPC on a tmpfs: mounting a tmpfs is not allowed here"
   else
     rc=$(sed -n 's/^rc //p' a.rc 2>/dev/null)
     [ -n "$rc" ] && [ "$rc" -lt 128 ]; r=$?; check "A: the run ended by itself, not by a signal (rc $rc)" $r
-    grep -q "run ${long_id}: .*fs/out/ckpt/$long.h5[.a-z]*: cannot .*(No space left on device).*stays pending" a.out
+    grep -q "run ${long_id}: .*fs/out/ckpt/$longt.h5[.a-z]*: cannot .*(No space left on device).*stays pending" a.out
     r=$?; check "A: the message names the run, the checkpoint path and ENOSPC" $r
     grep "stays pending" a.out | head -n 1 | sed "s|$tmp/||g; s/^/     /"
-    [ ! -f "a_out/runs/$long.h5" ] && [ -f "a_out/ckpt/$long.h5" ] && none_failed a_out
+    [ ! -f "a_out/runs/$long.h5" ] && [ -f "a_out/ckpt/$longt.h5" ] && none_failed a_out
     r=$?; check "A: the long run is not recorded (not failed) and its last checkpoint is there" $r
     grep -q "^stopped: .*No space left on device" a_out/logs/$long.log 2>/dev/null ||
       grep -q "stopped" a.out
@@ -132,14 +135,14 @@ fi
 # ---- B. EIO on a checkpoint, 2 ranks ------------------------------------------------------------
 echo "-- B. EIO on the long run's checkpoint after 5 good checkpoints, 2 ranks (LD_PRELOAD shim)"
 if command -v mpirun >/dev/null 2>&1; then
-  CG_FAULT_MATCH="ckpt/$long.h5.tmp" CG_FAULT_ERRNO=5 CG_FAULT_AFTER=5 LD_PRELOAD="$tmp/shim.so" \
+  CG_FAULT_MATCH="ckpt/$longt.h5.tmp" CG_FAULT_ERRNO=5 CG_FAULT_AFTER=5 LD_PRELOAD="$tmp/shim.so" \
     timeout 300 "${MPIRUN[@]}" -x LD_PRELOAD -x CG_FAULT_MATCH -x CG_FAULT_ERRNO -x CG_FAULT_AFTER \
     -np 2 "$CLIPGRID" run s.yaml -o b --progress 100 >b.out 2>&1
   rc=$?
   [ "$rc" -lt 128 ]; r=$?; check "B: the job ended by itself, not by a signal or timeout (rc $rc)" $r
-  grep -q "^clipgrid: rank [01] on [^:]*: run ${long_id}: b/ckpt/$long.h5[.a-z]*: cannot .*(Input/output error).*stays pending" b.out
+  grep -q "^clipgrid: rank [01] on [^:]*: run ${long_id}: b/ckpt/$longt.h5[.a-z]*: cannot .*(Input/output error).*stays pending" b.out
   r=$?; check "B: the message names rank, host, run, checkpoint path and EIO" $r
-  [ ! -f "b/runs/$long.h5" ] && [ -f "b/ckpt/$long.h5" ] && none_failed b
+  [ ! -f "b/runs/$long.h5" ] && [ -f "b/ckpt/$longt.h5" ] && none_failed b
   r=$?; check "B: the long run is not recorded (not failed); its last good checkpoint is there" $r
   [ "$(runs_in b)" = $((N - 1)) ]
   r=$?; check "B: the other rank finished every other run ($(runs_in b) of $((N - 1)))" $r
