@@ -155,9 +155,10 @@ grep -q "one copy per node in MPI shared memory, 3 nodes$" n3.out; r=$?
 check "the weights loaded once per node: 3 loads for 4 ranks ($(grep -o '[0-9]* nodes*$' n3.out))" $r
 [ "$(runs_in n3)" = $N ]; r=$?; check "every run present ($(runs_in n3) of $N)" $r
 ran_on=$(grep -ho "rank [0-9]* on node[0-9]" n3/logs/*.log | awk '{print $4}' | sort -u | tr '\n' ' ')
-# 6 runs on 4 ranks, the long one on rank 0, whose MPI counter only advances when rank 0 calls
-# MPI (slurm/README.md, "known limitation"): at least two nodes take runs, usually all three
-[ "$(echo $ran_on | wc -w)" -ge 2 ]; r=$?; check "runs done on more than one node ($ran_on)" $r
+# which nodes took runs is not checked: with 6 runs on 4 ranks and the long one on rank 0, whose
+# MPI counter only advances when rank 0 calls MPI (slurm/README.md, "known limitation"), the
+# other nodes may find the work taken; the rank group of section 3 spans nodes for certain
+echo "     runs done on: $ran_on"
 n=$(same_metrics ref n3 0); r=$?; check "metrics of all $n runs identical to the one-node sweep" $r
 
 echo "-- 3. a rank group spanning two nodes (ranks: 2 on node2 + node3)"
