@@ -93,16 +93,30 @@ static int read_attr(hid_t f, const char *name, hid_t type, void *v) {
     return st < 0 ? -1 : 0;
 }
 
+/* whether dataset d is stored as checkpoint_save writes it: contiguous, IEEE floats of esz bytes,
+ * cnt of them in the file. Anything else is a damaged or foreign file, refused before libhdf5's
+ * read path (which trusts a damaged compact or contiguous layout's sizes) is entered. */
+static int stored_as_written(hid_t d, size_t esz, hssize_t cnt) {
+    hid_t pl = H5Dget_create_plist(d), ft = H5Dget_type(d);
+    int ok = pl >= 0 && ft >= 0 && H5Pget_layout(pl) == H5D_CONTIGUOUS &&
+             H5Tget_class(ft) == H5T_FLOAT && H5Tget_size(ft) == esz;
+    if (ok && cnt > 0) ok = H5Dget_storage_size(d) == (hsize_t)cnt * esz;
+    if (pl >= 0) H5Pclose(pl);
+    if (ft >= 0) H5Tclose(ft);
+    return ok;
+}
+
 /* 1-D dataset of `type` into a new buffer of esz-byte elements; *n its length. NULL when the
  * dataset is absent, cannot be opened (a damaged object header: its element count would be −1),
- * holds more than CKPT_MAX_ELEMS elements, or cannot be read as `type`. */
+ * holds more than CKPT_MAX_ELEMS elements, is not stored as checkpoint_save stores it, or cannot
+ * be read as `type`. */
 static void *read_1d(hid_t f, const char *name, hid_t type, size_t esz, size_t *n) {
     if (H5Lexists(f, name, H5P_DEFAULT) <= 0) return NULL;
     hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
     if (d < 0) return NULL;
     hid_t sp = H5Dget_space(d);
     hssize_t cnt = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
-    if (cnt < 0 || cnt > CKPT_MAX_ELEMS) {
+    if (cnt < 0 || cnt > CKPT_MAX_ELEMS || !stored_as_written(d, esz, cnt)) {
         if (sp >= 0) H5Sclose(sp);
         H5Dclose(d);
         return NULL;
