@@ -315,6 +315,9 @@ static void finish_(Cell *x, const TrainResult *res, double t0) {
         }
         return;
     }
+    /* the log's result line before the run file: progress.c reports a run when its file
+     * appears and reads the line then */
+    result_line_(x, res, t1 - t0);
     if (lead) {
         RunMeta meta;
         meta_(x, &meta, t0, t1);
@@ -329,7 +332,6 @@ static void finish_(Cell *x, const TrainResult *res, double t0) {
             return;
         }
     }
-    result_line_(x, res, t1 - t0);
     rc->finished += lead;
     rc->failed += lead && res->status == TRAIN_FAILED;
     if (!lead) return;
