@@ -17,9 +17,11 @@
 
 static char g_job[48] = "-";
 static double g_stale = 600;
+static int g_restart;
 
-void claim_configure(const char *job, double stale_seconds) {
+void claim_configure(const char *job, int restart, double stale_seconds) {
     snprintf(g_job, sizeof g_job, "%s", job && job[0] ? job : "-");
+    g_restart = restart > 0 ? restart : 0;
     g_stale = stale_seconds > 0 ? stale_seconds : 600;
 }
 
@@ -145,8 +147,8 @@ static int read_st_(const char *path, ClaimInfo *ci, struct stat *st) {
     }
     FILE *f = fopen(path, "r");
     if (f) {  /* a claim written without links may still be empty: then only its age counts */
-        if (fscanf(f, "host %63s pid %ld job %47s start %lf", ci->host, &ci->pid, ci->job,
-                   &ci->start) < 2)
+        if (fscanf(f, "host %63s pid %ld job %47s start %lf restart %d", ci->host, &ci->pid,
+                   ci->job, &ci->start, &ci->restart) < 2)
             ci->pid = 0;
         fclose(f);
     }
@@ -156,7 +158,8 @@ static int read_st_(const char *path, ClaimInfo *ci, struct stat *st) {
     my_host_(me, sizeof me);
     ci->dead = ci->pid > 0 && !strcmp(ci->host, me) && kill((pid_t)ci->pid, 0) != 0 &&
                errno == ESRCH;
-    ci->stale = ci->dead || ci->age > g_stale;
+    ci->requeued = strcmp(g_job, "-") && !strcmp(ci->job, g_job) && ci->restart < g_restart;
+    ci->stale = ci->dead || ci->requeued || ci->age > g_stale;
     return 0;
 }
 
@@ -170,6 +173,9 @@ void claim_describe(const ClaimInfo *ci, char *buf, size_t cap) {
                      ci->job, ci->age);
     if (n < 0 || (size_t)n >= cap) return;
     if (ci->dead) snprintf(buf + n, cap - (size_t)n, " (dead process on this host)");
+    else if (ci->requeued)
+        snprintf(buf + n, cap - (size_t)n, " (an earlier start of this Slurm job, restart %d of %d)",
+                 ci->restart, g_restart);
     else if (ci->stale)
         snprintf(buf + n, cap - (size_t)n, " (stale: heartbeat %.0f s old, bound %.0f s)", ci->age,
                  g_stale);
@@ -187,8 +193,8 @@ static int create_(const char *path, int *fd, struct stat *st) {
     static int seq;
     char host[64], line[256], tmp[4200];
     my_host_(host, sizeof host);
-    int len = snprintf(line, sizeof line, "host %s pid %ld job %s start %.3f\n", host,
-                       (long)getpid(), g_job, wall_now_());
+    int len = snprintf(line, sizeof line, "host %s pid %ld job %s start %.3f restart %d\n", host,
+                       (long)getpid(), g_job, wall_now_(), g_restart);
     snprintf(tmp, sizeof tmp, "%s.tmp.%s.%ld.%d", path, host, (long)getpid(), seq++);
     int t = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (t < 0) return cg_error_set("%s: cannot write a claim (%s)", tmp, strerror(errno)), -1;

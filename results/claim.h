@@ -2,13 +2,15 @@
  * `clipgrid run` processes, Slurm array tasks, jobs on other nodes) without flock:
  *   - a claim is a file made atomically: a complete temporary file hard-linked into place (link
  *     fails when the name exists; open(O_EXCL) where the file system has no hard links);
- *   - it holds one line "host H pid P job J start T" (J the Slurm job, "<array job>_<task>" for
- *     an array task, "-" outside Slurm; T seconds since the epoch);
+ *   - it holds one line "host H pid P job J start T restart N" (J the Slurm job, "<array
+ *     job>_<task>" for an array task, "-" outside Slurm; T seconds since the epoch; N Slurm's
+ *     restart count of the job, 0 before any requeue);
  *   - its mtime is the heartbeat: a thread of the holder touches every claim it holds every
  *     min(30, stale/4) seconds; ages are measured against the file system's own clock (the mtime
  *     of a probe file touched in the same folder), so hosts with skewed clocks agree;
- *   - a claim whose holder is provably gone (this host, pid dead) is taken over at once, one whose
- *     heartbeat is older than the stale bound (CLIPGRID_CLAIM_STALE, default 600 s) after it.
+ *   - a claim whose holder is provably gone (this host, pid dead; or an earlier start of this
+ *     same Slurm job, before Slurm requeued it) is taken over at once, one whose heartbeat is
+ *     older than the stale bound (CLIPGRID_CLAIM_STALE, default 600 s) after it.
  *     Taking over renames the old claim to a private name first, so of two jobs that judge the
  *     same claim stale only one removes it, and never a fresh claim made meanwhile.
  * Used for runs (OUT/claims/<run key>.claim), shared trainings and frozen features (their own
@@ -24,15 +26,17 @@ typedef struct {
     char job[48];
     double start;        /* when it was claimed (seconds since the epoch) */
     double age;          /* seconds since the last heartbeat, by the file system's clock */
+    int restart;         /* Slurm's restart count of the holder's job */
     int dead;            /* the holder is a dead process of this host */
+    int requeued;        /* the holder was an earlier start of this process's own Slurm job */
     int stale;           /* dead, or the heartbeat is older than the bound */
 } ClaimInfo;
 
 typedef enum { CLAIM_TAKEN = 0, CLAIM_BUSY = 1, CLAIM_ERROR = -1 } ClaimResult;
 
-/* this process's Slurm job ("" or NULL: "-") and the stale bound in seconds (≤ 0: 600); read by
- * runner/env.c from SLURM_* and CLIPGRID_CLAIM_STALE */
-void claim_configure(const char *job, double stale_seconds);
+/* this process's Slurm job ("" or NULL: "-"), its restart count and the stale bound in seconds
+ * (≤ 0: 600); read by runner/env.c from SLURM_* and CLIPGRID_CLAIM_STALE */
+void claim_configure(const char *job, int restart, double stale_seconds);
 double claim_stale_seconds(void);
 
 /* claim `path` (its folder must exist). CLAIM_TAKEN: held by this process, with a heartbeat, until

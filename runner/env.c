@@ -27,11 +27,12 @@ const RunEnv *run_env(void) {
     const char *aj = str_("SLURM_ARRAY_JOB_ID"), *at = str_("SLURM_ARRAY_TASK_ID");
     if (aj && at) snprintf(e.job, sizeof e.job, "%s_%s", aj, at);
     else snprintf(e.job, sizeof e.job, "%s", (v = str_("SLURM_JOB_ID")) ? v : "-");
+    e.restart = (v = str_("SLURM_RESTART_COUNT")) ? atoi(v) : 0;
     done = 1;
     return &e;
 }
 
 void run_env_configure_claims(void) {
     const RunEnv *e = run_env();
-    claim_configure(e->job, e->claim_stale);
+    claim_configure(e->job, e->restart, e->claim_stale);
 }

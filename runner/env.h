@@ -24,6 +24,7 @@ typedef struct {
     double claim_stale;    /* seconds */
     int no_flock;
     char job[48];          /* SLURM_ARRAY_JOB_ID_SLURM_ARRAY_TASK_ID, else SLURM_JOB_ID, else "-" */
+    int restart;           /* SLURM_RESTART_COUNT (0 before any requeue) */
 } RunEnv;
 
 const RunEnv *run_env(void);

@@ -205,8 +205,12 @@ wait $job; rc=$?
 check "SIGKILL to both ranks of $victim: the job ends (rc $rc) with $done_before of $N runs done" $r
 [ ! -f "k/runs/$long.h5" ] && [ -f "k/ckpt/$longt.h5" ]; r=$?
 check "the long run is unfinished, its checkpoint is there" $r
-on_nodes 300 h2 4 "$CLIPGRID" run s.yaml -o k --progress 100 >k2.out 2>&1
+# the killed ranks' claims (OUT/claims) name a host: a rank of that host sees their pids dead and
+# takes them over at once, a rank of another node after their heartbeat is CLIPGRID_CLAIM_STALE old
+on_nodes 300 h2 4 -x CLIPGRID_CLAIM_STALE=8 "$CLIPGRID" run s.yaml -o k --progress 100 >k2.out 2>&1
 rc=$?; check "the same command again: exit 0 (rc $rc)" $rc
+took=$(grep -h "claim: took over" "k/logs/$long.log" 2>/dev/null | head -1)
+[ -n "$took" ]; r=$?; check "the killed long run's claim was taken over (${took:-no takeover line in its log})" $r
 if [ "$done_before" -gt 0 ]; then
   (cd k/runs && md5sum --quiet -c ../../k.before >/dev/null 2>&1); r=$?
   check "the $done_before runs finished before the kill are untouched (not redone)" $r

@@ -654,6 +654,22 @@ static void test_state(void) {
     CHECK(claim_read(pg, &mine) == 0 && !mine.stale && !mine.dead && !strcmp(mine.host, "ghost-node"),
           "another host's fresh claim is live");
     CHECK(claim_try(pg, NULL, NULL, 0) == CLAIM_BUSY, "and busy");
+    /* a fresh claim of an earlier start of this process's own Slurm job (requeued since) is stale;
+     * another job's is not */
+    claim_configure("777_2", 1, 600);
+    f = fopen(pg, "w");
+    fprintf(f, "host ghost-node pid 4242 job 777_2 start 1.000 restart 0\n");
+    fclose(f);
+    CHECK(claim_read(pg, &mine) == 0 && mine.stale && mine.requeued && mine.restart == 0,
+          "an earlier start of this Slurm job is stale at once");
+    char why[300];
+    claim_describe(&mine, why, sizeof why);
+    CHECK(strstr(why, "earlier start of this Slurm job") != NULL, "described: %s", why);
+    f = fopen(pg, "w");
+    fprintf(f, "host ghost-node pid 4242 job 778_2 start 1.000 restart 0\n");
+    fclose(f);
+    CHECK(claim_read(pg, &mine) == 0 && !mine.stale, "another Slurm job's fresh claim is live");
+    claim_configure("-", 0, 600);
     free(pl), free(pg);
     rm_rf(out);
     free(out);
