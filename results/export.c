@@ -1,5 +1,6 @@
 /* results/export.c — rows of runs (or of per-class accuracies) as CSV or JSON lines, built as
  * jansson objects (keys in order) and printed; see export.h. */
+#include "results/select.h"
 #include "results/export.h"
 
 #include <hdf5.h>
@@ -170,12 +171,13 @@ static void class_rows(json_t *rows, hid_t f, const RunIndexRow *r) {
     h5r_free_strings(labels, nl);
 }
 
-int results_export(FILE *out, const char *results_h5, const char *format, int per_class) {
+int results_export(FILE *out, const char *results_h5, const char *format, int per_class,
+                   const char *sweep, int all) {
     int csv = !strcmp(format, "csv");
     if (!csv && strcmp(format, "jsonl"))
         return cg_error_set("unknown export format '%s' (csv or jsonl)", format), -1;
     ResultsIndex ix;
-    if (results_index_read(results_h5, &ix) != 0) return -1;
+    if (results_index_read_sweep(results_h5, sweep, all, &ix) != 0) return -1;
     hid_t f = h5r_open(results_h5);
     if (f < 0) return results_index_free(&ix), -1;
     json_t *rows = json_array();

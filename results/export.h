@@ -9,7 +9,9 @@
 
 #include <stdio.h>
 
-/* format "csv" or "jsonl"; 0, or −1 with cg_error */
-int results_export(FILE *out, const char *results_h5, const char *format, int per_class);
+/* format "csv" or "jsonl"; the runs of a sweep of the file's folder (sweep NULL: the last
+ * `run`'s; all: every sweep; results/select.h); 0, or −1 with cg_error */
+int results_export(FILE *out, const char *results_h5, const char *format, int per_class,
+                   const char *sweep, int all);
 
 #endif

@@ -1,5 +1,6 @@
 /* results/plot.c — `clipgrid plot`'s entry: reads the results file, runs the builders of the
  * kinds asked for, records the figures and what is missing (failed runs, seeds a cell lacks). */
+#include "results/select.h"
 #include "results/plot.h"
 
 #include <errno.h>
@@ -134,7 +135,7 @@ int results_plot(const char *results_h5, const char *dir, const PlotOptions *o_i
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
         return cg_error_set("%s: cannot create the figure folder (%s)", dir, strerror(errno)), -1;
     ResultsIndex ix;
-    if (results_index_read(results_h5, &ix) != 0) return -1;
+    if (results_index_read_sweep(results_h5, o.sweep, o.all_sweeps, &ix) != 0) return -1;
     PlotCtx c = {results_h5, dir, &o, &ix, res, 0};
     report_missing(&c);
     int all = !o.setting || !o.setting[0];

@@ -23,6 +23,8 @@ typedef struct {
     const char *setting;   /* NULL or "": every setting */
     const char *run;       /* perclass / curves of this run id only (NULL: per cell over seeds) */
     StatOptions stats;     /* the error bars: spread over seeds (default population std) */
+    const char *sweep;     /* NULL: the sweep of the last `run` in the file's folder (select.h) */
+    int all_sweeps;        /* every sweep of the folder */
 } PlotOptions;
 
 typedef struct {

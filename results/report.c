@@ -1,5 +1,6 @@
 /* results/report.c — the HTML report (see report.h): the page, its sections, and the PNG files
  * embedded in base64. */
+#include "results/select.h"
 #include "results/report.h"
 
 #include <errno.h>
@@ -197,12 +198,12 @@ static int figures(FILE *f, const PlotResult *pr, const char *dir) {
 }
 
 int results_report(const char *results_h5, const char *html_path, const char *fig_dir,
-                   const StatOptions *stats) {
-    PlotOptions po = {"png", NULL, NULL, NULL, *stats};
+                   const StatOptions *stats, const char *sweep, int all) {
+    PlotOptions po = {"png", NULL, NULL, NULL, *stats, sweep, all};
     PlotResult pr;
     if (results_plot(results_h5, fig_dir, &po, &pr) != 0) return -1;
     ResultsIndex ix;
-    if (results_index_read(results_h5, &ix) != 0) return plot_result_free(&pr), -1;
+    if (results_index_read_sweep(results_h5, sweep, all, &ix) != 0) return plot_result_free(&pr), -1;
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", html_path);
     FILE *f = fopen(tmp, "w");
@@ -216,7 +217,7 @@ int results_report(const char *results_h5, const char *html_path, const char *fi
     fputs("</code> — <a href=\"#tables\">tables</a> · <a href=\"#figures\">figures</a> · <a href=\"#failed\">"
           "failed runs</a> · <a href=\"#provenance\">provenance</a> · <a href=\"#compute\">compute</a></p>\n", f);
     fputs("<h2 id=\"tables\">Tables</h2>\n", f);
-    TableOptions to = {"html", NULL, 0, 0, *stats, NULL, 0};
+    TableOptions to = {"html", NULL, 0, 0, *stats, sweep, all};
     int rc = 0;
     if (results_table_print_opts(f, results_h5, &to) != 0) fputs("<p>No finished run: no table.</p>\n", f);
     rc = figures(f, &pr, fig_dir);

@@ -8,9 +8,10 @@
 
 #include "results/stats.h"
 
-/* write html_path from results_h5, drawing the figures into fig_dir (created; PNG and CSV);
+/* write html_path from results_h5, drawing the figures into fig_dir (created; PNG and CSV), for
+ * a sweep of the file's folder (sweep NULL: the last `run`'s; all: every sweep; select.h);
  * 0, or −1 with cg_error */
 int results_report(const char *results_h5, const char *html_path, const char *fig_dir,
-                   const StatOptions *stats);
+                   const StatOptions *stats, const char *sweep, int all);
 
 #endif

@@ -20,6 +20,11 @@ void results_sweep_names(const char *out_dir, char *buf, size_t cap) {
         snprintf(buf + l, cap - l, "%s%s", l ? ", " : "", e->d_name);
     }
     if (d) closedir(d);
+    GridFile g;  /* an OUT with only grid.json: its sweep */
+    if (!buf[0] && grid_file_read(out_dir, &g) == 0) {
+        if (g.sweep[0]) snprintf(buf, cap, "%s", g.sweep);
+        grid_file_free(&g);
+    }
     if (!buf[0]) snprintf(buf, cap, "none");
 }
 
@@ -54,6 +59,10 @@ int results_sweep_grids(const char *out_dir, const char *sweep, int all, GridFil
     int rc;
     if (sweep && sweep[0]) {
         rc = read_sweep_(out_dir, sweep, &g);
+        if (rc == 1 && grid_file_read(out_dir, &g) == 0) {  /* an OUT with only grid.json */
+            if (!strcmp(g.sweep, sweep)) rc = 0;
+            else grid_file_free(&g);
+        }
         if (rc == 1) {
             char names[512];
             results_sweep_names(out_dir, names, sizeof names);
@@ -133,4 +142,16 @@ int results_select(ResultsIndex *ix, const GridFile *grids, int n) {
     results_index_free(ix);
     *ix = out;
     return 0;
+}
+
+int results_index_read_sweep(const char *results_h5, const char *sweep, int all, ResultsIndex *ix) {
+    if (results_index_read(results_h5, ix) != 0) return -1;
+    char *out_dir = cg_dirname(results_h5);
+    GridFile *grids;
+    int ng, rc = results_sweep_grids(out_dir, sweep, all, &grids, &ng);
+    free(out_dir);
+    if (!rc) rc = results_select(ix, grids, ng);
+    if (!rc) results_sweep_grids_free(grids, ng);
+    if (rc) results_index_free(ix);
+    return rc ? -1 : 0;
 }

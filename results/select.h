@@ -22,6 +22,9 @@ int results_sweep_grids(const char *out_dir, const char *sweep, int all, GridFil
 void results_sweep_grids_free(GridFile *grids, int n);
 /* the names of the sweeps OUT holds, comma-separated, into buf */
 void results_sweep_names(const char *out_dir, char *buf, size_t cap);
+/* results_index_read of results_h5, then the rows of a sweep of its folder (sweep NULL: the last
+ * `run`'s; all: every sweep); 0, or −1 with cg_error. What table, plot, export and report read */
+int results_index_read_sweep(const char *results_h5, const char *sweep, int all, ResultsIndex *ix);
 /* replace *ix by the rows of the grids' cells (see above); 0, or −1 with cg_error */
 int results_select(ResultsIndex *ix, const GridFile *grids, int n);
 

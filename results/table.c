@@ -323,14 +323,7 @@ int results_table_print_opts(FILE *f, const char *results_h5, const TableOptions
         }
     }
     ResultsIndex ix;
-    if (results_index_read(results_h5, &ix) != 0) return -1;
-    char *out_dir = cg_dirname(results_h5);
-    GridFile *grids;
-    int ng, rc = results_sweep_grids(out_dir, opt.sweep, opt.all_sweeps, &grids, &ng);
-    free(out_dir);
-    if (!rc) rc = results_select(&ix, grids, ng);
-    if (rc) return results_index_free(&ix), -1;
-    results_sweep_grids_free(grids, ng);
+    if (results_index_read_sweep(results_h5, opt.sweep, opt.all_sweeps, &ix) != 0) return -1;
     int printed = 0;
     for (int i = 0; SETTINGS[i]; i++)
         if (!want || !strcmp(SETTINGS[i], opt.setting))

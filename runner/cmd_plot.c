@@ -24,6 +24,8 @@ static void plot_usage(FILE *f) {
             "  --format LIST  png,svg,pdf (default all three)\n"
             "  --setting S    only that setting's runs\n"
             "  --run ID       curves and per-class figures of that run only\n"
+            "  --sweep NAME   the runs of that sweep of OUT (default: the sweep of the last\n"
+            "                 `clipgrid run` in OUT); --all every sweep of OUT\n"
             "  --std, --ci, --mean-only   the error bars, as for `clipgrid table` (default: population\n"
             "                 std over seeds, the papers' choice)\n");
 }
@@ -54,13 +56,17 @@ int cmd_plot(int argc, char **argv) {
         if ((k = stats_parse_arg(&o.stats, argc, argv, &i)) != 0) {
             if (k < 0) return fprintf(stderr, "clipgrid plot: %s\n", cg_error()), 2;
         } else if ((!strcmp(a, "-o") || !strcmp(a, "--kinds") || !strcmp(a, "--format") ||
-                    !strcmp(a, "--setting") || !strcmp(a, "--run")) && i + 1 < argc) {
+                    !strcmp(a, "--setting") || !strcmp(a, "--run") || !strcmp(a, "--sweep")) &&
+                   i + 1 < argc) {
             const char *v = argv[++i];
             if (!strcmp(a, "-o")) dir = v;
             else if (!strcmp(a, "--kinds")) o.kinds = v;
             else if (!strcmp(a, "--format")) o.formats = v;
             else if (!strcmp(a, "--setting")) o.setting = v;
+            else if (!strcmp(a, "--sweep")) o.sweep = v;
             else o.run = v;
+        } else if (!strcmp(a, "--all")) {
+            o.all_sweeps = 1;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "clipgrid plot: unknown or incomplete option '%s'\n\n", a);
             return plot_usage(stderr), 2;

@@ -22,8 +22,17 @@ timeout $T "$CLIPGRID" export "$out" --format csv -o "$tmp/runs.csv"; rc=$?
 [ "$rc" = 0 ] && [ "$(wc -l <"$tmp/runs.csv")" = 23 ]; check "csv: exit 0, 22 runs + header (rc $rc)" $?
 head -n 1 "$tmp/runs.csv" | grep -q '^id,group,sweep,setting,dataset,method,variant,seed,shots,status,error,host,ranks,device,start_time,end_time,wall_seconds,train_seconds,eval_seconds,cost_estimate,n_params,steps,epochs,n_evals,base,new,hm,accuracy,acc_base,f1_base,acc_new,f1_new,cfg_n_ctx,cfg_ctx_init'
 check "csv header: /index columns, then acc_/f1_ per set, cfg_ keys" $?
-grep -q '^base2new/coop/caltech101/shots16/seed3,/runs/base2new_coop_caltech101_shots16_seed3,test,base2new,caltech101,coop,,3,16,done,,node07,2,cpu (4 threads),.*,94,85,89.2737[0-9]*,,94,93,85,84,4,a photo of a' "$tmp/runs.csv"
-check "csv row: base 94, new 85, HM, acc_base/f1_base, cfg_n_ctx 4" $?
+grep -q '^base2new/coop/caltech101/shots16/seed3,/runs/base2new_coop_caltech101_shots16_seed3,known,base2new,caltech101,coop,,3,16,done,,node07,2,cpu (4 threads),.*,94,85,89.2737[0-9]*,,94,93,85,84,4,a photo of a' "$tmp/runs.csv"
+check "csv row: base 94, new 85, HM, acc_base/f1_base, cfg_n_ctx 4 (sweep: the grid's, known)" $?
+# the rows of a sweep of OUT: the last run's by default (= --sweep known), --all every one; an
+# unknown sweep is an error naming those OUT has
+timeout $T "$CLIPGRID" export "$out" --format csv --sweep known >"$tmp/known.csv" &&
+  timeout $T "$CLIPGRID" export "$out" --format csv --all >"$tmp/all.csv" &&
+  cmp -s "$tmp/known.csv" "$tmp/runs.csv" && cmp -s "$tmp/all.csv" "$tmp/runs.csv"
+check "--sweep known and --all (one sweep in OUT) give the default rows" $?
+timeout $T "$CLIPGRID" export "$out" --format csv --sweep nosuch >/dev/null 2>"$tmp/err"; rc=$?
+[ "$rc" = 1 ] && grep -q "nosuch" "$tmp/err" && grep -q "known" "$tmp/err"
+check "--sweep nosuch: exit 1 naming the sweeps OUT has (rc $rc: $(head -c 160 "$tmp/err"))" $?
 grep -q '^base2new/coop/dtd/shots16/seed4,.*,failed,NaN loss at epoch 3 (step 17),' "$tmp/runs.csv"; check "failed run with its error" $?
 
 timeout $T "$CLIPGRID" export "$out" --format jsonl >"$tmp/runs.jsonl"; rc=$?

@@ -35,7 +35,7 @@ check "tables of the four settings, with the --ci t spread named in the caption 
 grep -q '<code>base2new/coop/dtd/shots16/seed4</code></td><td>node07</td><td>NaN loss at epoch 3 (step 17)</td>' "$html"
 check "failed run with host and error" $?
 grep -q 'seeds 2,3 missing (1 of 3 seeds)' "$html"; check "missing seeds listed" $?
-grep -q '<th>sweep name(s)</th><td>test</td>' "$html" && grep -q '<th>program version</th><td>not recorded in this OUT' "$html" &&
+grep -q '<th>sweep name(s)</th><td>known</td>' "$html" && grep -q '<th>program version</th><td>not recorded in this OUT' "$html" &&
   grep -q '<th>device time (wall × ranks)</th><td class="num">0.2444 h</td>' "$html"
 check "provenance (sweep, what is not recorded) and compute (22 runs x 20 s x 2 ranks = 0.2444 h)" $?
 
