@@ -10,6 +10,7 @@
 #include "core/model/clip_weights.h"
 #include "core/data/dataset.h"
 #include "base/util.h"
+#include "core/train/train.h"
 #include "core/model/torch_checkpoint.h"
 
 /* published split sizes (protocol.md §7): classes, train, test */
@@ -24,12 +25,6 @@ static const GridDataset PUBLISHED[] = {
     {"imagenet_r", 200, 0, 30000, 0},
 };
 #define N_PUBLISHED ((int)(sizeof PUBLISHED / sizeof *PUBLISHED))
-
-static const char *const XD_TARGETS[] = {"caltech101", "oxford_pets", "stanford_cars",
-                                         "oxford_flowers", "food101", "fgvc_aircraft", "sun397",
-                                         "dtd", "eurosat", "ucf101", NULL};
-static const char *const DG_TARGETS[] = {"imagenetv2", "imagenet_sketch", "imagenet_a",
-                                         "imagenet_r", NULL};
 
 static GridDataset cache_[N_PUBLISHED];
 static int cached_[N_PUBLISHED];
@@ -118,10 +113,8 @@ double grid_cell_flops(const ClipConfig *cfg, const SweepCell *c, const char *da
             eval_flops_(cfg, c, d->n_test / 2.0, C - Cb);
     } else {
         f = train_flops_(cfg, c, d, C) + eval_flops_(cfg, c, d->n_test, C);
-        if (!strcmp(c->setting, "cross_dataset"))
-            f += targets_flops_(cfg, c, XD_TARGETS, data_root);
-        if (!strcmp(c->setting, "domain_generalization"))
-            f += targets_flops_(cfg, c, DG_TARGETS, data_root);
+        if (protocol_targets(c->setting))
+            f += targets_flops_(cfg, c, protocol_targets(c->setting), data_root);
     }
     return f;
 }

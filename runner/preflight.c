@@ -9,15 +9,10 @@
 
 #include "core/data/dataset.h"
 #include "base/util.h"
+#include "core/train/train.h"
 #include "runner/grid.h"
 
 #define MAX_MISSING_SHOWN 10
-
-static const char *const XD_TARGETS[] = {"caltech101", "oxford_pets", "stanford_cars",
-                                         "oxford_flowers", "food101", "fgvc_aircraft", "sun397",
-                                         "dtd", "eurosat", "ucf101", NULL};
-static const char *const DG_TARGETS[] = {"imagenetv2", "imagenet_sketch", "imagenet_a",
-                                         "imagenet_r", NULL};
 
 static int is_dir_(const char *p) {
     struct stat st;
@@ -91,9 +86,11 @@ static int data_(const Sweep *s, int quick, FILE *err) {
     int has_imagenet = 0;
     for (int i = 0; i < s->n_datasets; i++) {
         has_imagenet |= !strcmp(s->datasets[i], "imagenet");
-        if ((xd || dg) && strcmp(s->datasets[i], "imagenet")) {
-            fprintf(err, "%s:%d:%d: datasets: %s trains on imagenet, not on %s (list imagenet "
-                    "alone: the targets are evaluated by the setting)\n", s->path,
+        if ((xd || dg) && strcmp(s->datasets[i], "imagenet") &&
+            !dataset_folder_template(s->datasets[i])) {
+            fprintf(err, "%s:%d:%d: datasets: %s trains on imagenet, not on %s (list imagenet, "
+                    "and your own folder datasets as extra targets: the protocol's targets are "
+                    "evaluated by the setting)\n", s->path,
                     s->dataset_pos[i].line, s->dataset_pos[i].col,
                     xd ? "cross_dataset" : "domain_generalization", s->datasets[i]);
             bad++;
@@ -104,7 +101,8 @@ static int data_(const Sweep *s, int quick, FILE *err) {
     if ((xd || dg) && !has_imagenet)
         bad += dataset_(s, "imagenet", s->datasets_pos, "the source of cross_dataset and "
                         "domain_generalization", quick, err);
-    const char *const *lists[2] = {xd ? XD_TARGETS : NULL, dg ? DG_TARGETS : NULL};
+    const char *const *lists[2] = {xd ? protocol_targets("cross_dataset") : NULL,
+                                   dg ? protocol_targets("domain_generalization") : NULL};
     for (int l = 0; l < 2; l++)
         for (int i = 0; lists[l] && lists[l][i]; i++) {
             int listed = 0;

@@ -271,7 +271,7 @@ static void train_(Cell *x, TrainResult *res) {
     RunData rd;
     memset(&rd, 0, sizeof rd);
     if (run_prepare_with(&rd, c->setting, c->dataset, rc->s->data_root, c->shots, c->seed,
-                         rc->s->fewshot_dir)) {
+                         rc->s->fewshot_dir, rc->s->extra_targets)) {
         res->status = TRAIN_FAILED;
         snprintf(res->error, sizeof res->error, "%s", cg_error());
         return;

@@ -64,9 +64,13 @@ static int short_classes_(const Dataset *d, int shots) {
     return n;
 }
 
-static int data_digest_(DataDigest *dd, const char *root) {
+/* the items the run will use: the same preparation as run_cell's (Dassl caches of
+ * data.fewshot_dir, the sweep's extra transfer targets) */
+static int data_digest_(DataDigest *dd, const Sweep *s) {
     RunData rd;
-    if (run_prepare(&rd, dd->setting, dd->dataset, root, dd->shots, dd->seed)) return -1;
+    if (run_prepare_with(&rd, dd->setting, dd->dataset, s->data_root, dd->shots, dd->seed,
+                         s->fewshot_dir, s->extra_targets))
+        return -1;
     Digest *g = digest_new();
     digest_add_str(g, rd.dataset);
     add_classes_(g, &rd.train);
@@ -162,7 +166,7 @@ static int run_keys_compute_(Sweep *s, const char *out_dir, int no_data) {
                 digest_bytes(t, strlen(t), d->train);
                 snprintf(t, sizeof t, "nodata %s %s", d->setting, d->dataset);
                 digest_bytes(t, strlen(t), d->eval);
-            } else if (data_digest_(d, s->data_root)) {
+            } else if (data_digest_(d, s)) {
                 char msg[1024];
                 snprintf(msg, sizeof msg, "%s", cg_error());
                 cg_error_set("%s: the data of %s: %s", s->path, c->id, msg);

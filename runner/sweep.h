@@ -119,6 +119,9 @@ typedef struct {
     int n_cells;
     SweepCell *cells;
     char weights_digest[65], vocab_digest[65]; /* SHA-256 of the files (run_keys_compute) */
+    /* the folder datasets listed beside imagenet in a cross_dataset or domain_generalization
+     * sweep: extra evaluation targets of its cells (not cells of their own), NULL-terminated */
+    const char *extra_targets[SWEEP_MAX_ITEMS + 1];
 } Sweep;
 
 /* the settings a sweep may name */

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "core/data/dataset.h"
+#include "core/train/train.h"
 #include "runner/sweep.h"
 
 static int has_str_(char (*list)[32], int n, const char *s) {
@@ -75,12 +77,20 @@ int sweep_expand(Sweep *s) {
     }
     s->cells = cg_calloc(n, sizeof *s->cells);
     s->n_cells = 0;
+    int nx = 0;
+    for (int b = 0; b < s->n_datasets; b++)
+        if (dataset_folder_template(s->datasets[b])) s->extra_targets[nx++] = s->datasets[b];
+    s->extra_targets[nx] = NULL;
     for (int a = 0; a < s->n_settings; a++)
-        for (int b = 0; b < s->n_datasets; b++)
+        for (int b = 0; b < s->n_datasets; b++) {
+            /* a folder dataset of a transfer setting is one of its targets, not a cell */
+            if (protocol_targets(s->settings[a]) && dataset_folder_template(s->datasets[b]))
+                continue;
             for (int m = 0; m < s->n_methods; m++)
                 for (int k = 0; k < s->n_shots; k++)
                     for (int e = 0; e < s->n_seeds; e++)
                         make_cell_(s, &s->cells[s->n_cells++], s->settings[a], s->datasets[b],
                                    &s->methods[m], s->shots[k], s->seeds[e]);
+        }
     return 0;
 }

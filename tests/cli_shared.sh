@@ -89,4 +89,44 @@ same=0
 for f in one/runs/*.h5; do h5diff "$f" "np3/runs/${f#one/runs/}" /evals /evals >/dev/null && same=$((same+1)); done
 [ "$rc" = 0 ] && [ "$nf" = 15 ] && [ "$computed" = 15 ] && [ -z "$(ls np3/features | grep -v '\.f32$')" ] && [ "$same" = 10 ]
 check "mpirun -np 3: each of the 15 caches computed once ($computed), no claim or partial file left, evaluations equal ($same of 10) (rc $rc)" $?
+
+# ---- a user's folder dataset as an extra target of cross_dataset (issue 14: "usable in every setting") --
+mkdir -p data/shapes/train data/shapes/test
+"$CLIPGRID" synth syn --layout imagenet --classes 3 --per-class 3 --test 2 --seed 9 --min-side 36 \
+  --max-side 40 >/dev/null 2>&1
+cp -r syn/imagenet/images/train/. data/shapes/train/ && cp -r syn/imagenet/images/val/. data/shapes/test/
+cat >xf.yaml <<YAML
+name: xf
+model: {weights: tiny.safetensors}
+data:
+  root: data
+  folders: {shapes: {path: shapes, template: "a picture of a {}."}}
+setting: cross_dataset
+shots: 2
+seeds: [1]
+datasets: [imagenet, shapes]
+methods:
+  zsclip: {}
+  coop: {epochs: 3, batch: 2}
+threads: 1
+loader_threads: 1
+YAML
+"$CLIPGRID" plan xf.yaml >xfp.out 2>&1; rc=$?
+[ "$rc" = 0 ] && grep -q "2 cells" xfp.out; check "plan: a folder dataset of cross_dataset is a target, not a cell: 2 cells (rc $rc)" $?
+timeout 300 "$CLIPGRID" run xf.yaml -o xf --progress 1000 >xf.out 2>&1; rc=$?
+k=$(key_of xf cross_dataset/coop/imagenet/shots2/seed1 key); k1=$(key_of one cross_dataset/coop/imagenet/shots2/seed1 key)
+h5dump -g /evals/shapes -A "xf/runs/$k.h5" 2>/dev/null | grep -q 'accuracy'; r=$?
+[ "$rc" = 0 ] && [ "$r" = 0 ] && [ "$k" != "$k1" ]
+check "cross_dataset with a folder target: the run evaluates on it (/evals/shapes), its key differs from the run without it (rc $rc)" $?
+same=0
+for t in imagenet caltech101 eurosat; do
+  h5diff "xf/runs/$k.h5" "one/runs/$k1.h5" /evals/$t /evals/$t >/dev/null && same=$((same+1))
+done
+[ "$same" = 3 ]; check "the protocol's targets are evaluated as without the extra target (imagenet, caltech101, eurosat bitwise: $same of 3)" $?
+"$CLIPGRID" table xf --format csv >xft.csv 2>&1 && grep -qi "shapes" xft.csv
+check "the table of cross_dataset has the folder target's column" $?
+sed 's/^datasets: .*/datasets: [imagenet, caltech101]/' xf.yaml >xbad.yaml
+"$CLIPGRID" plan xbad.yaml >xbad.out 2>&1; rc=$?
+[ "$rc" = 2 ] && grep -q "trains on imagenet, not on caltech101" xbad.out
+check "a built-in dataset beside imagenet in cross_dataset is still an error naming it (rc $rc)" $?
 exit $fail

@@ -86,7 +86,7 @@ static void test_caches(const char *name, int expect_equal) {
 static void test_runs(void) {
     printf("runs\n");
     RunData rd;
-    CHECK(run_prepare_with(&rd, "fewshot", "imagenet", ROOT, 2, 1, NULL) == 0, "%s", cg_error());
+    CHECK(run_prepare_with(&rd, "fewshot", "imagenet", ROOT, 2, 1, NULL, NULL) == 0, "%s", cg_error());
     json_t *exp = json_load_file(ROOT "/imagenet/split_fewshot/expected.json", 0, NULL);
     json_t *want = json_object_get(json_object_get(exp, "shot_2-seed_1.pkl"), "train");
     CHECK(split_equals_(&rd.train, &rd.train.train, want, "imagenet fewshot run train"),
@@ -101,14 +101,14 @@ static void test_runs(void) {
     run_data_free(&rd);
     json_decref(exp);
     /* base2new: the cache, then the base classes (3 of 6, 4 shots each) */
-    CHECK(run_prepare_with(&rd, "base2new", "oxford_pets", ROOT, 4, 2, NULL) == 0, "%s",
+    CHECK(run_prepare_with(&rd, "base2new", "oxford_pets", ROOT, 4, 2, NULL, NULL) == 0, "%s",
           cg_error());
     CHECK(rd.fewshot.from_cache && rd.train.train.n == 12 && rd.train.n_classes == 3,
           "oxford_pets base2new: from_cache %d, %d items, %d classes", rd.fewshot.from_cache,
           rd.train.train.n, rd.train.n_classes);
     run_data_free(&rd);
     /* no cache for these shots: clipgrid's sampling */
-    CHECK(run_prepare_with(&rd, "fewshot", "oxford_pets", ROOT, 2, 1, NULL) == 0 &&
+    CHECK(run_prepare_with(&rd, "fewshot", "oxford_pets", ROOT, 2, 1, NULL, NULL) == 0 &&
               !rd.fewshot.from_cache && rd.train.train.n == 12,
           "oxford_pets 2 shots: %s", cg_error());
     run_data_free(&rd);

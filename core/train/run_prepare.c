@@ -36,13 +36,19 @@ static int add_eval(RunData *rd, const char *label, const char *name, const char
     return 0;
 }
 
+const char *const *protocol_targets(const char *setting) {
+    return !setting ? NULL : !strcmp(setting, "cross_dataset") ? XD_TARGETS
+           : !strcmp(setting, "domain_generalization") ? DG_TARGETS : NULL;
+}
+
 int run_prepare(RunData *rd, const char *setting, const char *dataset, const char *data_root,
                 int shots, int seed) {
-    return run_prepare_with(rd, setting, dataset, data_root, shots, seed, NULL);
+    return run_prepare_with(rd, setting, dataset, data_root, shots, seed, NULL, NULL);
 }
 
 int run_prepare_with(RunData *rd, const char *setting, const char *dataset,
-                     const char *data_root, int shots, int seed, const char *fewshot_root) {
+                     const char *data_root, int shots, int seed, const char *fewshot_root,
+                     const char *const *extra_targets) {
     memset(rd, 0, sizeof *rd);
     snprintf(rd->setting, sizeof rd->setting, "%s", setting);
     int b2n = !strcmp(setting, "base2new"), fs = !strcmp(setting, "fewshot");
@@ -62,11 +68,13 @@ int run_prepare_with(RunData *rd, const char *setting, const char *dataset,
     if (rc == 0 && b2n) rc = add_eval(rd, "new", train, data_root, SUBSET_NEW, EVAL_NOVEL);
     if (rc == 0 && fs) rc = add_eval(rd, "test", train, data_root, SUBSET_ALL, EVAL_DEFAULT);
     if (rc == 0 && (xd || dg)) rc = add_eval(rd, "imagenet", "imagenet", data_root, SUBSET_ALL, EVAL_DEFAULT);
-    const char *const *targets = xd ? XD_TARGETS : dg ? DG_TARGETS : NULL;
+    const char *const *targets = protocol_targets(setting);
     /* targets other than the source: EVAL_NOVEL (MMRL answers with its class head only,
      * methods.md §2.5; every other method ignores the mode) */
     for (int i = 0; rc == 0 && targets && targets[i]; i++)
         rc = add_eval(rd, targets[i], targets[i], data_root, SUBSET_ALL, EVAL_NOVEL);
+    for (int i = 0; rc == 0 && (xd || dg) && extra_targets && extra_targets[i]; i++)
+        rc = add_eval(rd, extra_targets[i], extra_targets[i], data_root, SUBSET_ALL, EVAL_NOVEL);
     if (rc != 0) run_data_free(rd);
     return rc;
 }

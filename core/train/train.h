@@ -46,9 +46,16 @@ typedef struct {
 int run_prepare(RunData *rd, const char *setting, const char *dataset, const char *data_root,
                 int shots, int seed);
 /* the same; the few-shot items come from a Dassl cache when one is found (fewshot_root: the
- * sweep's data.fewshot_dir or NULL; core/data/fewshot_cache.h), else from clipgrid's sampling */
+ * sweep's data.fewshot_dir or NULL; core/data/fewshot_cache.h), else from clipgrid's sampling;
+ * cross_dataset and domain_generalization also evaluate on extra_targets (NULL-terminated, may
+ * be NULL: users' folder datasets listed in the sweep), after the protocol's own targets */
 int run_prepare_with(RunData *rd, const char *setting, const char *dataset,
-                     const char *data_root, int shots, int seed, const char *fewshot_root);
+                     const char *data_root, int shots, int seed, const char *fewshot_root,
+                     const char *const *extra_targets);
+/* the protocol's evaluation targets of a transfer setting (cross_dataset: the 10 datasets,
+ * domain_generalization: the 4 ImageNet variants; protocol.md §8), NULL-terminated; NULL for
+ * the other settings */
+const char *const *protocol_targets(const char *setting);
 void run_data_free(RunData *rd);
 
 /* what a checkpoint holds (host memory); resuming from it is exact */
