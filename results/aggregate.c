@@ -130,13 +130,22 @@ static int fsync_path(const char *path) {
 }
 
 /* the claim OUT/.aggregate.claim (results/claim.h), waited for: rebuilds by several jobs on one
- * OUT follow each other, so the last one to start lists every run file written before it. The
- * path, or NULL where no claim can be made (then the rename alone keeps readers safe) */
+ * OUT follow each other, so the last one to start lists every run file written before it. A
+ * rebuild takes a second or less: after two minutes of waiting (a holder killed on another
+ * host, before its claim is stale) this one goes on without it. The path, or NULL where no
+ * claim was made (then the rename alone keeps readers safe) */
 static char *lock_out(const char *out_dir) {
     char *p = cg_path_join(out_dir, ".aggregate.claim");
     ClaimResult c;
-    while ((c = claim_try(p, NULL, NULL, 0)) == CLAIM_BUSY) usleep(50000);
+    ClaimInfo h;
+    int waited = 0;
+    while ((c = claim_try(p, &h, NULL, 0)) == CLAIM_BUSY && waited < 2400) usleep(50000), waited++;
     if (c == CLAIM_TAKEN) return p;
+    if (c == CLAIM_BUSY) {
+        char d[200];
+        claim_describe(&h, d, sizeof d);
+        fprintf(stderr, "clipgrid: warning: %s held for 2 minutes by %s: rebuilding without it\n", p, d);
+    }
     free(p);
     return NULL;
 }
