@@ -2,19 +2,20 @@
  * exact copy of the run file's root: attributes, curves, evaluations), the /index table (one row
  * per run) and the /evals table (one row per run and evaluation set), rows in file-name order
  * so the file does not depend on which rank ran what. Built under a temporary name and renamed
- * over results.h5; an exclusive flock on OUT/.aggregate.lock orders concurrent rebuilds, so a
- * later rebuild never loses to an earlier one (SCHEMA.md "Writers"). */
+ * over results.h5; the claim OUT/.aggregate.claim (results/claim.h, no flock needed) orders
+ * concurrent rebuilds of any number of jobs, so a later rebuild never loses to an earlier one
+ * (SCHEMA.md "Writers"). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "base/util.h"
+#include "results/claim.h"
 #include "results/h5write.h"
 #include "results/run_file.h"
 #include "results/run_index.h"
@@ -128,17 +129,16 @@ static int fsync_path(const char *path) {
     return rc;
 }
 
-/* exclusive lock on OUT/.aggregate.lock; the fd, or −1 where locks are unsupported (then the
- * rename alone keeps readers safe) */
-static int lock_out(const char *out_dir) {
-    char *p = cg_path_join(out_dir, ".aggregate.lock");
-    int fd = open(p, O_RDWR | O_CREAT, 0666);
+/* the claim OUT/.aggregate.claim (results/claim.h), waited for: rebuilds by several jobs on one
+ * OUT follow each other, so the last one to start lists every run file written before it. The
+ * path, or NULL where no claim can be made (then the rename alone keeps readers safe) */
+static char *lock_out(const char *out_dir) {
+    char *p = cg_path_join(out_dir, ".aggregate.claim");
+    ClaimResult c;
+    while ((c = claim_try(p, NULL, NULL, 0)) == CLAIM_BUSY) usleep(50000);
+    if (c == CLAIM_TAKEN) return p;
     free(p);
-    if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
-        close(fd);
-        fd = -1;
-    }
-    return fd;
+    return NULL;
 }
 
 int results_aggregate(const char *out_dir) {
@@ -148,7 +148,7 @@ int results_aggregate(const char *out_dir) {
     gethostname(host, sizeof host - 1);
     snprintf(tmpname, sizeof tmpname, ".results.h5.tmp.%s.%ld", host, (long)getpid());
     char *tmp = cg_path_join(out_dir, tmpname);
-    int lock = lock_out(out_dir);
+    char *lock = lock_out(out_dir);
     int n = 0, rc = -1;
     char **names = list_run_files(runs_dir, &n);
     if (names) {
@@ -166,7 +166,7 @@ int results_aggregate(const char *out_dir) {
         for (int i = 0; i < n; i++) free(names[i]);
         free(names);
     }
-    if (lock >= 0) close(lock); /* releases the flock */
+    if (lock) claim_release(lock), free(lock);
     free(runs_dir), free(final), free(tmp);
     return rc;
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "results/claim.h"
 #include "results/run_file.h"
 
 static double wall_now(void) {
@@ -194,24 +195,58 @@ static int is_marker(const char *name) {
     return name[0] != '.' && n > 8 && !strcmp(name + n - 8, ".running");
 }
 
-int run_state_reset(const char *out_dir) {
+char *run_claim_path(const char *out_dir, const char *key) {
+    size_t n = strlen(out_dir) + strlen(key) + 32;
+    char *p = cg_malloc(n);
+    snprintf(p, n, "%s/claims/%s.claim", out_dir, key);
+    return p;
+}
+
+/* a marker's liveness from its run's claim (markers of older versions, without a key: from
+ * the pid, on this host only) */
+static void judge_(const char *out_dir, RunningMarker *m, const char *host) {
+    if (!m->key[0]) {
+        m->stale = !strcmp(m->host, host) && m->pid > 0 && kill((pid_t)m->pid, 0) != 0 &&
+                   errno == ESRCH;
+        return;
+    }
+    char *p = run_claim_path(out_dir, m->key);
+    ClaimInfo ci;
+    int rc = claim_read(p, &ci);
+    free(p);
+    snprintf(m->job, sizeof m->job, "%s", rc == 0 ? ci.job : "-");
+    m->heartbeat_age = rc == 0 ? ci.age : -1;
+    m->dead = rc == 0 && ci.dead;
+    m->stale = rc == 1 || (rc == 0 && ci.stale);
+}
+
+static int parse_marker(const char *path, RunningMarker *m);
+
+int run_state_prune(const char *out_dir) {
     char *dir = cg_path_join(out_dir, "state");
     DIR *d = opendir(dir);
     int rc = 0;
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            /* markers and the temporary files of interrupted marker writes */
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-            char *p = cg_path_join(dir, e->d_name);
-            if (unlink(p) != 0 && errno != ENOENT) {
-                cg_error_set("%s: cannot remove (%s)", p, strerror(errno));
-                rc = -1;
-            }
-            free(p);
+    char host[64] = "";
+    gethostname(host, sizeof host - 1);
+    double now = wall_now();
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char *p = cg_path_join(dir, e->d_name);
+        RunningMarker m;
+        struct stat st;
+        int drop = 0;
+        if (is_marker(e->d_name)) {
+            if (parse_marker(p, &m) == 0) judge_(out_dir, &m, host), drop = m.stale;
+        } else if (strstr(e->d_name, ".tmp.") && stat(p, &st) == 0) {
+            drop = now - (double)st.st_mtime > 3600;  /* an interrupted marker write */
         }
-        closedir(d);
+        if (drop && unlink(p) != 0 && errno != ENOENT) {
+            cg_error_set("%s: cannot remove (%s)", p, strerror(errno));
+            rc = -1;
+        }
+        free(p);
     }
+    if (d) closedir(d);
     free(dir);
     return rc;
 }
@@ -272,8 +307,7 @@ int run_state_list(const char *out_dir, RunningMarker **out, int *n) {
         char *p = cg_path_join(dir, e->d_name);
         RunningMarker m;
         if (parse_marker(p, &m) == 0) {
-            m.stale = !strcmp(m.host, host) && m.pid > 0 && kill((pid_t)m.pid, 0) != 0 &&
-                      errno == ESRCH;
+            judge_(out_dir, &m, host);
             *out = cg_realloc(*out, (size_t)(*n + 1) * sizeof m);
             (*out)[(*n)++] = m;
         } else if (access(p, F_OK) == 0) { /* else it ended while we listed */

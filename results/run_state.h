@@ -7,10 +7,14 @@
  *                                 without ".h5"), written by rank 0 of the run's group when the
  *                                 run starts and after each epoch, removed when the run ends
  *                                 (after run_file_write) or stops (SIGTERM: checkpoint, then
- *                                 run_state_clear).
- * Every write goes to a temporary name and is renamed into place. A marker whose pid is dead on
- * this host is stale (a killed rank); run_state_reset removes every marker and is what `run`
- * calls once it holds OUT's lock (no other sweep can be running then). */
+ *                                 run_state_clear);
+ *   OUT/claims/<key>.claim        the run's claim (results/claim.h): made before its marker,
+ *                                 released after it, kept alive by its job's heartbeat.
+ * Every write goes to a temporary name and is renamed into place. A marker is live while its
+ * run's claim is live; one whose claim is gone, stale (heartbeat older than the bound, whatever
+ * host asks) or held by a dead process of this host is stale: a killed job's run, taken over
+ * by the next job that reaches it. run_state_prune removes stale markers (any job may call it:
+ * live markers of other jobs stay). */
 #ifndef CLIPGRID_RESULTS_RUN_STATE_H
 #define CLIPGRID_RESULTS_RUN_STATE_H
 
@@ -51,15 +55,22 @@ typedef struct {
     double update_time;     /* set to now by every write */
     int epoch, epochs;      /* epochs finished so far, of epochs (0 of 0 for zero-shot) */
     double cost_estimate;   /* the planner's estimate, seconds */
-    int stale;              /* set by run_state_list: the pid is dead on this host */
+    int stale;              /* set by run_state_list: the run's claim is gone or stale */
+    char job[48];           /* set by run_state_list from the claim: its Slurm job, "-" */
+    double heartbeat_age;   /* set by run_state_list: seconds since the claim's heartbeat */
+    int dead;               /* set by run_state_list: its holder is a dead process of this host */
 } RunningMarker;
+
+/* "OUT/claims/<key>.claim", the claim of run `key`; caller frees */
+char *run_claim_path(const char *out_dir, const char *key);
 
 /* create or update OUT/state/<name>.running (fills host, pid, start_time, update_time in *m) */
 int run_state_write(const char *out_dir, RunningMarker *m);
 /* remove the marker of run `id` (absent is fine); 0, or −1 with cg_error */
 int run_state_clear(const char *out_dir, const char *id);
-/* remove every marker (OUT's lock is held: nothing runs) ; 0, or −1 with cg_error */
-int run_state_reset(const char *out_dir);
+/* remove the stale markers, and temporary files of marker writes older than an hour; live
+ * markers of other jobs stay. 0, or −1 with cg_error */
+int run_state_prune(const char *out_dir);
 /* every readable marker, sorted by id; unreadable ones are skipped with a warning on stderr;
  * 0, or −1 with cg_error; free *out with free() */
 int run_state_list(const char *out_dir, RunningMarker **out, int *n);

@@ -61,22 +61,6 @@ static int read_runs(const char *out_dir, RunIndexRow **rows, int *n) {
     return rc;
 }
 
-/* OUT/.lock written by `clipgrid run`: "host H pid P" */
-static void read_lock(SweepStatus *st) {
-    st->sweep_alive = -1;
-    char *p = cg_path_join(st->out_dir, ".lock");
-    FILE *f = fopen(p, "r");
-    free(p);
-    if (!f) return;
-    if (fscanf(f, "host %63s pid %ld", st->lock_host, &st->lock_pid) == 2) {
-        char host[64] = "";
-        gethostname(host, sizeof host - 1);
-        if (!strcmp(host, st->lock_host))
-            st->sweep_alive = kill((pid_t)st->lock_pid, 0) == 0 || errno == EPERM;
-    }
-    fclose(f);
-}
-
 /* a grid cell's run among rows: by key, or by id for grids of older versions */
 static int row_of(const RunIndexRow *rows, int n, const GridCell *c) {
     for (int i = 0; i < n; i++)
@@ -86,6 +70,17 @@ static int row_of(const RunIndexRow *rows, int n, const GridCell *c) {
 
 static int finished_index(const SweepStatus *st, const GridCell *c) {
     return row_of(st->finished, st->n_finished, c);
+}
+
+/* one job (its Slurm job, else its host and pid) in st->jobs, once */
+static void add_job(SweepStatus *st, const RunningMarker *m) {
+    char one[160];
+    if (m->job[0] && strcmp(m->job, "-")) snprintf(one, sizeof one, " %s (job %s)", m->host, m->job);
+    else snprintf(one, sizeof one, " %s pid %ld", m->host, m->pid);
+    if (strstr(st->jobs, one)) return;
+    size_t l = strlen(st->jobs);
+    if (l + strlen(one) + 1 < sizeof st->jobs) snprintf(st->jobs + l, sizeof st->jobs - l, "%s", one);
+    st->n_jobs++;
 }
 
 static void collect_running(SweepStatus *st) {
@@ -102,9 +97,9 @@ static void collect_running(SweepStatus *st) {
         snprintf(probe.id, sizeof probe.id, "%s", m[i].id);
         snprintf(probe.key, sizeof probe.key, "%s", m[i].key);
         if (finished_index(st, &probe) >= 0) continue; /* ended between its file and unlink */
-        if (st->sweep_alive == 0) m[i].stale = 1;      /* no sweep holds OUT: nothing runs */
         st->running[k++] = m[i];
         if (!m[i].stale) st->busy_ranks += m[i].ranks > 0 ? m[i].ranks : 1;
+        if (!m[i].stale) add_job(st, &m[i]);
     }
     st->n_markers = k;
     free(m);
@@ -213,7 +208,6 @@ int sweep_status_collect(const char *out, const char *sweep, int all, SweepStatu
         else st->n_other++;
     free(used);
     free(rows);
-    read_lock(st);
     collect_running(st);
     st->pending = cg_calloc((size_t)(st->grid.n ? st->grid.n : 1), sizeof(GridCell *));
     for (int i = 0; i < st->grid.n; i++) {
@@ -273,7 +267,14 @@ static void print_running(FILE *f, const SweepStatus *st) {
         if (m->epochs > 0) fprintf(f, "  epoch %d/%d", m->epoch, m->epochs);
         fprintf(f, "  for %s, updated %s ago", dur(now - m->start_time, a, sizeof a),
                 dur(now - m->update_time, b, sizeof b));
-        if (m->stale) fprintf(f, "  STALE (pid %ld gone: redone by the next `clipgrid run`)", m->pid);
+        fprintf(f, "  pid %ld job %s", m->pid, m->job[0] ? m->job : "-");
+        if (m->heartbeat_age >= 0 && m->key[0])
+            fprintf(f, ", heartbeat %s ago", dur(m->heartbeat_age, a, sizeof a));
+        if (m->stale)
+            fprintf(f, "  STALE (%s: taken over by the next job that reaches it)",
+                    m->dead ? "dead process on this host"
+                    : !m->key[0] ? "pid gone"
+                    : m->heartbeat_age < 0 ? "no claim" : "heartbeat stopped");
         fputc('\n', f);
     }
 }
@@ -290,13 +291,9 @@ void sweep_status_print(FILE *f, const SweepStatus *st, int verbose) {
         fprintf(f, "other   %d run file%s of this folder belong to no selected sweep (stale results "
                 "or other sweeps: `--all`, `clipgrid gc`)\n", st->n_other,
                 st->n_other == 1 ? "" : "s");
-    if (st->sweep_alive == 1)
-        fprintf(f, "sweep   running (host %s pid %ld)\n", st->lock_host, st->lock_pid);
-    else if (st->sweep_alive == 0)
-        fprintf(f, "sweep   not running (last: host %s pid %ld)\n", st->lock_host, st->lock_pid);
-    else if (st->lock_host[0])
-        fprintf(f, "sweep   started by host %s pid %ld (another host: cannot tell if alive)\n",
-                st->lock_host, st->lock_pid);
+    if (st->n_jobs)
+        fprintf(f, "jobs    %d job%s running here (live claims):%s\n", st->n_jobs,
+                st->n_jobs == 1 ? "" : "s", st->jobs);
     int pending = st->n_pending + st->n_pending_shared;
     int total = st->n_done + st->n_failed + st->n_running + pending;
     fprintf(f, "\n  cells: done %d   running %d   failed %d   pending %d   total %d\n", st->n_done,

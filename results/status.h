@@ -1,5 +1,6 @@
 /* results/status.h — where a sweep stands (`clipgrid status`): done and failed runs from
- * OUT/runs (or results.h5's /index when runs/ is absent), running ones from OUT/state markers,
+ * OUT/runs (or results.h5's /index when runs/ is absent), running ones from OUT/state markers
+ * whose claims (OUT/claims, results/claim.h) are live (stale ones flagged, whatever host asks),
  * pending ones from OUT/grid.json, and the time left: the planner's estimates of what is not
  * done, rescaled by the measured ratio (Σ wall time / Σ estimate) of the finished runs. */
 #ifndef CLIPGRID_RESULTS_STATUS_H
@@ -27,10 +28,9 @@ typedef struct {
     RunningMarker *running;  /* [n_markers], stale ones flagged */
     GridCell **pending;      /* [n_pending] pointers into grid */
     GridFile grid;
-    /* the sweep process, from OUT/.lock ("host H pid P"): 1 alive, 0 dead, −1 unknown/none */
-    int sweep_alive;
-    char lock_host[64];
-    long lock_pid;
+    /* the jobs running here: distinct holders of live claims ("host (job J)" or "host pid P") */
+    int n_jobs;
+    char jobs[512];
     /* time */
     double measured, estimated; /* Σ wall and Σ estimate of finished runs with an estimate */
     double scale;            /* measured / estimated, 1 when nothing finished */

@@ -1,7 +1,8 @@
 /* runner/cmd_gc.c — `clipgrid gc OUT [--dry-run]`: the run files, checkpoints, logs, saved
  * parameters (params/) and checkpoint segments of OUT whose key (or training key) no sweep's
  * grid (OUT/sweeps/<name>/grid.json, and OUT/grid.json) refers to any more: stale results of earlier grids. Lists them, then removes
- * them (not with --dry-run). Refused while a sweep holds OUT's lock. */
+ * them (not with --dry-run). Refused while a job runs in OUT (a live claim in OUT/claims or
+ * OUT/params, results/claim.h) and while another gc holds OUT's lock. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,8 +12,35 @@
 
 #include "base/util.h"
 #include "results/select.h"
+#include "results/claim.h"
 #include "runner/cli.h"
+#include "runner/env.h"
 #include "runner/runner.h"
+
+/* a live claim of a run or a training in OUT: 1 (its path and holder in *why), else 0 */
+static int live_claim_(const char *out, char *why, size_t cap) {
+    static const char *SUB[] = {"claims", "params"};
+    int live = 0;
+    for (int i = 0; i < 2 && !live; i++) {
+        char *dir = cg_path_join(out, SUB[i]);
+        DIR *d = opendir(dir);
+        for (struct dirent *e; d && !live && (e = readdir(d));) {
+            size_t l = strlen(e->d_name);
+            if (l < 7 || strcmp(e->d_name + l - 6, ".claim")) continue;
+            char *p = cg_path_join(dir, e->d_name), h[200];
+            ClaimInfo ci;
+            if (claim_read(p, &ci) == 0 && !ci.stale) {
+                claim_describe(&ci, h, sizeof h);
+                snprintf(why, cap, "%s (%s)", p, h);
+                live = 1;
+            }
+            free(p);
+        }
+        if (d) closedir(d);
+        free(dir);
+    }
+    return live;
+}
 
 static void gc_usage(FILE *f) {
     fprintf(f, "usage: clipgrid gc OUT [--dry-run]\n\n"
@@ -74,6 +102,13 @@ int cmd_gc(int argc, char **argv) {
     if (!is_out) {
         fprintf(stderr, "clipgrid gc: %s: not an output folder of clipgrid run (no grid.json)\n", out);
         return 2;
+    }
+    run_env_configure_claims();
+    char why[1400];
+    if (!dry && live_claim_(out, why, sizeof why)) {
+        fprintf(stderr, "clipgrid gc: %s: a job is running in this output folder (live claim %s); "
+                "run gc when it has ended\n", out, why);
+        return 1;
     }
     int fd = -1;
     if (!dry && out_lock(out, &fd)) {

@@ -1,8 +1,10 @@
 /* runner/cmd_run.c — `clipgrid run SWEEP.yaml [-o OUT]`: run or resume a sweep, alone or under
- * mpirun/srun. Every rank parses the sweep; rank 0 takes OUT's lock, estimates the costs, writes
- * OUT/grid.json and finds the runs still to do (a run is done exactly when its file exists);
- * the weights are loaded once per node; the scheduler (runner/sched.c) hands the runs out; rank 0
- * prints progress and, at the end, rebuilds OUT/results.h5. */
+ * mpirun/srun. Every rank parses the sweep; rank 0 estimates the costs, writes OUT/grid.json and
+ * finds the runs still to do (a run is done exactly when its file exists); the weights are
+ * loaded once per node; the scheduler (runner/sched.c) hands the runs out; rank 0 prints
+ * progress and, at the end, rebuilds OUT/results.h5. Several jobs may run on one OUT at once
+ * (separate `run` processes, Slurm array tasks): each run is claimed in OUT/claims before it
+ * starts (results/claim.h), so every run is done once, and a killed job's runs are taken over. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #include "results/run_file.h"
 #include "results/run_state.h"
 #include "runner/cli.h"
+#include "runner/env.h"
 #include "runner/feature_cache.h"
 #include "runner/preflight.h"
 #include "runner/provenance.h"
@@ -40,7 +43,13 @@ static void run_usage(FILE *f) {
             "  --no-feature-cache  every run computes its test images' features itself (the\n"
             "                    cache OUT/features serves zero-shot, CoOp and CoCoOp runs)\n\n"
             "OUT holds runs/ (one HDF5 file per finished run), results.h5 (all runs and an /index\n"
-            "table), logs/ (one log per run), grid.json, state/ (running runs) and ckpt/.\n"
+            "table), logs/ (one log per run), grid.json, state/ (running runs), claims/ and ckpt/.\n"
+            "Several jobs may run on one OUT at once (separate processes, Slurm array tasks,\n"
+            "other nodes): each run is claimed in OUT/claims before it starts, so every run is\n"
+            "done once; a run another job holds is left and offered again after the others, and\n"
+            "a claim whose holder died on this host, or whose heartbeat is older than\n"
+            "CLIPGRID_CLAIM_STALE seconds (default 600), is taken over (the run resumes from its\n"
+            "checkpoint). No flock is needed.\n"
             "Exit status: 0 every run done (or stopped by a signal), 1 some runs failed or an\n"
             "error, 2 a bad sweep file or option.\n");
 }
@@ -54,8 +63,8 @@ static int mkdirs_(const char *out) {
             *s = '/';
         }
     int rc = mkdir(p, 0755) && errno != EEXIST ? -1 : 0;
-    static const char *SUB[] = {"runs", "logs", "state", "ckpt"};
-    for (int i = 0; !rc && i < 4; i++) {
+    static const char *SUB[] = {"runs", "logs", "state", "ckpt", "claims"};
+    for (int i = 0; !rc && i < 5; i++) {
         char *d = cg_path_join(p, SUB[i]);
         if (mkdir(d, 0755) && errno != EEXIST) rc = -1;
         free(d);
@@ -145,18 +154,18 @@ static int grid_and_todo_(const Sweep *s, int retry, unsigned char *todo, int *s
     return rc;
 }
 
-/* rank 0: lock, estimates, grid.json, the runs to do; then shared with every rank */
-static int prepare_out_(const RunWorld *w, Sweep *s, int retry, int *lock_fd,
-                        unsigned char *todo, int *stale) {
+/* rank 0: estimates, grid.json, the runs to do; then shared with every rank. No lock: other
+ * jobs may be running this or another sweep in OUT (their markers and claims stay) */
+static int prepare_out_(const RunWorld *w, Sweep *s, int retry, unsigned char *todo,
+                        int *stale) {
     int rc = 0;
     ClipConfig cfg;
     if (w->rank == 0) {
-        rc = mkdirs_(s->output) || out_lock(s->output, lock_fd) ? -1 : 0;
+        rc = mkdirs_(s->output);
         if (!rc && provenance_console_start(s->output))
             fprintf(stderr, "clipgrid: warning: %s\n", cg_error());
-        if (!rc) shared_training_reset(s->output), feature_cache_reset(s->output);
         if (!rc)
-            rc = run_state_reset(s->output) || grid_model_config(s->weights, &cfg) ||
+            rc = run_state_prune(s->output) || grid_model_config(s->weights, &cfg) ||
                  run_keys_compute(s, s->output, 0) ? -1 : 0;
         if (!rc) {
             grid_estimate(s, &cfg, s->data_root);
@@ -212,8 +221,7 @@ typedef struct {
 static double init_seconds_;  /* MPI_Init (world_init), measured in cmd_run */
 static int g_verbose_;        /* --verbose: the scheduler and timing diagnostics */
 
-static int finish_(const RunWorld *w, const Sweep *s, RunCtx *rc, Progress *pr, int lock_fd,
-                   Phases *ph) {
+static int finish_(const RunWorld *w, const Sweep *s, RunCtx *rc, Progress *pr, Phases *ph) {
     int mine[4] = {rc->finished, rc->failed, rc->stopped, rc->sched_takes}, all[4];
     MPI_Reduce(mine, all, 4, MPI_INT, MPI_SUM, 0, MPI_COMM_WORLD);
     double tm[2] = {rc->sched_seconds, rc->book_seconds}, ta[2];
@@ -249,7 +257,6 @@ static int finish_(const RunWorld *w, const Sweep *s, RunCtx *rc, Progress *pr, 
             status = 1;
         }
         fflush(stdout);
-        out_unlock(lock_fd);
     }
     return world_bcast_int(status);
 }
@@ -269,14 +276,15 @@ int run_sweep(RunWorld *w, const RunOptions *o) {
     g_verbose_ = o->verbose;
     Sweep s;
     if (load_sweep_(w, o, &s)) return sweep_free(&s), 2;
-    int lock_fd = -1, status = 1;
+    int status = 1;
+    run_env_configure_claims();
     unsigned char *todo = cg_calloc((size_t)s.n_cells + 1, 1);
     if (world_init_backend(w, o->threads > 0 ? o->threads : s.threads)) {
         if (w->rank == 0) fprintf(stderr, "clipgrid: %s\n", cg_error());
         goto out;
     }
     int stale = 0;
-    if (prepare_out_(w, &s, o->retry_failed, &lock_fd, todo, &stale)) goto out;
+    if (prepare_out_(w, &s, o->retry_failed, todo, &stale)) goto out;
     world_start_table(w);
     NodeWeights nw;
     if (agree_(w, node_weights_load(&nw, s.weights, w->node))) goto out;
@@ -305,15 +313,13 @@ int run_sweep(RunWorld *w, const RunOptions *o) {
     ph.runs = cg_now();
     MPI_Barrier(MPI_COMM_WORLD);
     ph.idle = cg_now();
-    status = finish_(w, &s, &rc, pr, lock_fd, &ph);
-    lock_fd = -1;
+    status = finish_(w, &s, &rc, pr, &ph);
     grid_plan_free(&plan);
     free(order);
     tokenizer_free(tok);
     node_weights_free(&nw);
 out:
     if (w->rank == 0) provenance_console_stop();
-    if (lock_fd >= 0) out_unlock(lock_fd);
     free(todo);
     sweep_free(&s);
     return status;

@@ -6,14 +6,18 @@
 #include "base/util.h"
 #include "results/status.h"
 #include "runner/cli.h"
+#include "runner/env.h"
 
 static void status_usage(FILE *f) {
     fprintf(f,
             "usage: clipgrid status OUT [--sweep NAME | --all] [--pending]   (or OUT/results.h5)\n\n"
             "Shows where a sweep stands, from the output folder (it works while the sweep runs):\n"
             "  done, failed   the run files in OUT/runs (failed ones with their reason)\n"
-            "  running        OUT/state markers, with host, rank, epoch; a marker whose process\n"
-            "                 is gone (killed rank) is shown as stale and counted as pending\n"
+            "  running        OUT/state markers, with host, rank, epoch, pid, Slurm job and the\n"
+            "                 heartbeat of the run's claim (OUT/claims); a run whose claim's\n"
+            "                 heartbeat is older than CLIPGRID_CLAIM_STALE seconds (600), or\n"
+            "                 whose process is dead on this host, is shown as STALE (whatever\n"
+            "                 host asks) and counted as pending: the next job takes it over\n"
             "  pending        the cells of OUT/grid.json with no run file and no live marker\n"
             "  left           the planner's estimates of the pending and running runs, rescaled\n"
             "                 by how long the finished runs took against their estimates\n\n"
@@ -25,6 +29,7 @@ static void status_usage(FILE *f) {
 }
 
 int cmd_status(int argc, char **argv) {
+    run_env_configure_claims();
     const char *path = NULL, *sweep = NULL;
     int all = 0, pending = 0;
     for (int i = 1; i < argc; i++) {

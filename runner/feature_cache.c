@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "results/claim.h"
 #include "runner/digest.h"
 
 static const char MAGIC[8] = {'C', 'G', 'F', 'E', 'A', 'T', '0', '1'};
@@ -54,17 +55,6 @@ static int read_(const char *path, float *rows, size_t n, int E) {
     return ok;
 }
 
-static int claim_dead_(const char *claim) {
-    FILE *f = fopen(claim, "r");
-    if (!f) return 1;  /* gone: try again */
-    char h[64] = "", me[64] = "";
-    long pid = 0;
-    int k = fscanf(f, "host %63s pid %ld", h, &pid);
-    fclose(f);
-    gethostname(me, sizeof me - 1);
-    return k == 2 && !strcmp(h, me) && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
-}
-
 float *feature_cache_get(FeatureCache *fc, int set, size_t n, int E, int *have) {
     char key[24];
     key_(fc, set, key);
@@ -79,22 +69,17 @@ float *feature_cache_get(FeatureCache *fc, int set, size_t n, int E, int *have) 
             *have = 1, fc->hits++;
             break;
         }
-        int fd = open(claim, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (fd >= 0) {
-            char host[64] = "?", line[128];
-            gethostname(host, sizeof host - 1);
-            int len = snprintf(line, sizeof line, "host %s pid %ld\n", host, (long)getpid());
-            if (write(fd, line, (size_t)len) != len) { /* an empty claim still claims */ }
-            close(fd);
+        ClaimResult c = claim_try(claim, NULL, NULL, 0);
+        if (c == CLAIM_TAKEN) {
             if (read_(file, rows, n, E)) {  /* written meanwhile */
-                unlink(claim);
+                claim_release(claim);
                 *have = 1, fc->hits++;
             } else snprintf(fc->claimed[set], sizeof fc->claimed[set], "%s", key), fc->misses++;
             break;
         }
-        if (claim_dead_(claim)) {
-            unlink(claim);
-            continue;
+        if (c == CLAIM_ERROR) {  /* cannot claim (a full disk): compute without the cache */
+            free(rows), rows = NULL;
+            break;
         }
         if (fc->stop && *fc->stop) {  /* stopping: compute without the cache */
             free(rows), rows = NULL;
@@ -123,22 +108,12 @@ void feature_cache_put(FeatureCache *fc, int set, const float *rows, size_t n, i
         if (ok) rename(tmp, file);
         else unlink(tmp);
     }
-    unlink(claim);
+    claim_release(claim);
     fc->claimed[set][0] = 0;
     free(file), free(claim), free(tmp);
 }
 
-void feature_cache_reset(const char *out) {
-    char *dir = cg_path_join(out, "features");
-    DIR *d = opendir(dir);
-    for (struct dirent *e; d && (e = readdir(d));) {
-        size_t l = strlen(e->d_name);
-        if ((l > 6 && !strcmp(e->d_name + l - 6, ".claim")) || (l > 4 && !strcmp(e->d_name + l - 4, ".tmp"))) {
-            char *p = cg_path_join(dir, e->d_name);
-            unlink(p);
-            free(p);
-        }
-    }
-    if (d) closedir(d);
-    free(dir);
+void feature_cache_release(FeatureCache *fc) {
+    for (int s = 0; s < CG_MAX_EVALS; s++)
+        if (fc->claimed[s][0]) feature_cache_put(fc, s, NULL, 0, 0);
 }

@@ -4,7 +4,7 @@
  * frozen CLIP's; CoCoOp's meta-net input too), through TrainJob.features_get/put.
  *   OUT/features/<key>.f32     "CGFEAT01", n (u64), E (u32), 4 zero bytes, then n·E float32;
  *                              written to a temporary name and renamed: never read half-written
- *   OUT/features/<key>.claim   "host H pid P" of the process computing it (O_EXCL): another
+ *   OUT/features/<key>.claim   the claim of the process computing it (results/claim.h): another
  *                              process waits for the file instead of computing it again
  * `run --no-feature-cache` turns it off (to measure it). */
 #ifndef CLIPGRID_RUNNER_FEATURE_CACHE_H
@@ -28,7 +28,7 @@ typedef struct {
 
 float *feature_cache_get(FeatureCache *fc, int set, size_t n, int E, int *have);
 void feature_cache_put(FeatureCache *fc, int set, const float *rows, size_t n, int E);
-/* remove every claim (the caller holds OUT's lock) */
-void feature_cache_reset(const char *out);
+/* release the claims of sets this run claimed and never put (it failed or stopped) */
+void feature_cache_release(FeatureCache *fc);
 
 #endif

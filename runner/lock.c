@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "runner/env.h"
 #include "runner/runner.h"
 
 static struct {
@@ -91,9 +92,8 @@ int out_lock(const char *out_dir, int *fd) {
         free(path);
         return -1;
     }
-    const char *nf = getenv("CLIPGRID_NO_FLOCK");
     int err = 0;
-    if (nf && nf[0] == '1') err = ENOLCK;
+    if (run_env()->no_flock) err = ENOLCK;
     else if (flock(f, LOCK_EX | LOCK_NB)) err = errno;
     if (err && no_flock_(err)) {
         if (fallback_lock_(out_dir, f, path)) return close(f), free(path), -1;

@@ -19,6 +19,7 @@
 #include "base/util.h"
 #include "kernels/ops.h"
 #include "results/checkpoint.h"
+#include "results/claim.h"
 #include "results/run_file.h"
 #include "results/run_state.h"
 #include "runner/comm_nccl.h"
@@ -362,9 +363,36 @@ static void refresh_results_(RunCtx *rc) {
     rc->last_aggregate = cg_now();
 }
 
+/* rank 0 of the group: claim the run in OUT/claims (results/claim.h) so that no other job on this
+ * OUT runs it at the same time. 0 claimed (*took: whose stale claim was taken over, or ""),
+ * 1 finished meanwhile by another job, 2 claimed by another live job */
+static int claim_run_(RunCtx *rc, const SweepCell *c, char *took, size_t cap) {
+    int failed = 0;
+    if (run_file_exists(rc->out, c->key, &failed) == 1) return 1;
+    char *p = run_claim_path(rc->out, c->key);
+    ClaimResult r = claim_try(p, NULL, took, cap);
+    if (r == CLAIM_TAKEN && run_file_exists(rc->out, c->key, &failed) == 1) {
+        claim_release(p);  /* it ended between the look and the claim */
+        free(p);
+        return 1;
+    }
+    if (r == CLAIM_ERROR)  /* no claim can be made (a full disk): run it unclaimed */
+        fprintf(stderr, "clipgrid: rank %d on %s: run %s runs without a claim: %s\n",
+                rc->w->rank, rc->w->host, c->id, cg_error());
+    free(p);
+    return r == CLAIM_BUSY ? 2 : 0;
+}
+
 int run_cell(void *ctx, int cell, MPI_Comm group) {
     RunCtx *rc = ctx;
     Cell x = {.rc = rc, .c = &rc->s->cells[cell]};
+    char took[512] = "";
+    int gr = 0, claim = 0;
+    if (group != MPI_COMM_NULL) MPI_Comm_rank(group, &gr);
+    if (gr == 0) claim = claim_run_(rc, x.c, took, sizeof took);
+    if (group != MPI_COMM_NULL) MPI_Bcast(&claim, 1, MPI_INT, 0, group);
+    if (claim == 1) return SCHED_DONE;
+    if (claim == 2) return SCHED_BUSY;
     int nccl = 0;
     x.comm = open_comm_(group, &nccl);
     /* a training's checkpoint by its training key: whichever run of that key trains resumes it */
@@ -372,6 +400,11 @@ int run_cell(void *ctx, int cell, MPI_Comm group) {
     double t0 = wall_();
     if (x.comm->rank == 0) {
         open_log_(&x);
+        if (took[0]) {
+            logf_(&x, "claim: %s", took);
+            fprintf(stderr, "clipgrid: rank %d on %s: run %s: %s\n", rc->w->rank, rc->w->host,
+                    x.c->id, took);
+        }
         snprintf(x.marker.id, sizeof x.marker.id, "%s", x.c->id);
         snprintf(x.marker.key, sizeof x.marker.key, "%s", x.c->key);
         x.marker.rank = rc->w->rank;
@@ -383,8 +416,11 @@ int run_cell(void *ctx, int cell, MPI_Comm group) {
     }
     /* a training shared with other runs: train it (claimed), evaluate its saved state, or wait */
     int decision = SHARED_TRAIN;
+    char took_t[512] = "";
     if (x.c->tkey[0] && x.comm->rank == 0)
-        decision = shared_training_begin(rc->out, x.c->tkey, signals_stop_flag());
+        decision = shared_training_begin(rc->out, x.c->tkey, signals_stop_flag(), took_t,
+                                         sizeof took_t);
+    if (took_t[0]) logf_(&x, "claim: %s", took_t);
     if (group != MPI_COMM_NULL) MPI_Bcast(&decision, 1, MPI_INT, 0, group);
     x.claimed = x.c->tkey[0] && decision == SHARED_TRAIN && x.comm->rank == 0;
     if (decision == SHARED_EVALUATE) x.params_state = shared_path(rc->out, x.c->tkey, ".h5");
@@ -392,7 +428,13 @@ int run_cell(void *ctx, int cell, MPI_Comm group) {
     memset(&res, 0, sizeof res);
     if (decision == SHARED_STOPPED) res.status = TRAIN_STOPPED;
     else train_(&x, &res);
+    feature_cache_release(&x.fc);
     finish_(&x, &res, t0);
+    if (x.comm->rank == 0) {  /* after the marker is cleared: a marker never outlives its claim */
+        char *p = run_claim_path(rc->out, x.c->key);
+        claim_release(p);
+        free(p);
+    }
     rc->book_seconds += (wall_() - t0) - res.train_seconds - res.eval_seconds;
     refresh_results_(rc);
     /* the group agrees: a write fault on its rank 0 stops every rank of the group */
@@ -404,5 +446,5 @@ int run_cell(void *ctx, int cell, MPI_Comm group) {
     free(x.params_state);
     if (nccl) comm_nccl_free(x.comm);
     else if (group != MPI_COMM_NULL) comm_mpi_free(x.comm);
-    return stopped;
+    return stopped ? SCHED_STOPPED : SCHED_DONE;
 }

@@ -70,7 +70,7 @@ volatile sig_atomic_t *signals_stop_flag(void);
 /* this rank takes no more work (a write error on OUT): as a signal would, but not one */
 void signals_stop_rank(void);
 
-/* ---- OUT's lock (runner/lock.c) ----------------------------------------------------------- */
+/* ---- OUT's lock (runner/lock.c): `gc` only; `run` cooperates through claims ---------------- */
 
 /* flock OUT/.lock (created) and write "host pid" into it; −1 with cg_error naming the holder */
 int out_lock(const char *out_dir, int *fd);
@@ -88,14 +88,19 @@ void progress_stop(Progress *p);
 
 /* ---- scheduling (runner/sched.c) ----------------------------------------------------------- */
 
-/* run one cell on this rank, alone (group == MPI_COMM_NULL) or as a member of a group;
- * returns 0 when the run ended (done or failed), 1 when it stopped (checkpointed) */
+/* run one cell on this rank, alone (group == MPI_COMM_NULL) or as a member of a group; returns
+ * SCHED_DONE when the run ended (done or failed, here or by another job), SCHED_STOPPED when it
+ * stopped (checkpointed), SCHED_BUSY when another job on the same OUT holds its claim (the same
+ * answer on every rank of the group) */
+enum { SCHED_DONE = 0, SCHED_STOPPED = 1, SCHED_BUSY = 2 };
 typedef int (*SchedCellFn)(void *ctx, int cell, MPI_Comm group);
 
 /* every rank calls it: the multi-rank cells of `plan` class by class on fixed slots of ranks,
  * then the single-rank cells, each taken largest first from a shared counter (MPI_Fetch_and_op
  * on a window of rank 0) until none is left or the stop flag is set (runner/grid.h has the
- * rules, runner/sched.c the details). Returns the runs this rank did;
+ * rules, runner/sched.c the details). A cell another job holds (SCHED_BUSY) is put aside and
+ * offered again after the others, until it is finished there or taken over here (its claim
+ * went stale) or the stop flag is set. Returns the runs this rank did;
  * *seconds and *takes (may be NULL) get the time spent taking work and how often it was taken. */
 int sched_run(const Sweep *s, const int *order, int n, const GridPlan *plan, const RunWorld *w,
               SchedCellFn fn, void *ctx, double *seconds, int *takes);

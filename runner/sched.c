@@ -8,12 +8,18 @@
  *     takes the class's next cell (or −1 when none is left or it is stopping) and broadcasts it
  *     to the slot, whose ranks run it together;
  *   - then every rank takes single-rank cells until none is left or the stop flag is set.
+ * Across jobs on one OUT (separate `run` processes, Slurm array tasks) the runs' claims decide:
+ * a cell whose claim another live job holds (SCHED_BUSY) is put aside and offered again, pass
+ * after pass with a pause between, once the counter is exhausted, until it is finished (there
+ * or here, after a takeover of its stale claim) or the stop flag is set.
  * A rank only ever waits for its slot's first rank, which never waits for another group, so
  * stopping (every rank gets the signal; the run loop agrees on it within a group) cannot leave
  * a group waiting. Which rank runs a cell never changes its result (seeds come from the cell). */
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "base/util.h"
+#include "results/claim.h"
 #include "runner/runner.h"
 
 typedef struct {
@@ -49,23 +55,69 @@ static int cells_of_(const int *order, int n, const GridPlan *p, int c, int *out
     return m;
 }
 
+/* the cells another job held, to offer again */
+typedef struct {
+    int *cell;
+    int n;
+} Aside;
+
+/* a pause between passes over the cells put aside, cut short by the stop flag */
+static void pause_(volatile sig_atomic_t *stop) {
+    double p = claim_stale_seconds() / 10;
+    p = p < 0.2 ? 0.2 : p > 5 ? 5 : p;
+    for (double t = 0; t < p && !*stop; t += 0.05) usleep(50000);
+}
+
+/* offer the cells put aside again until none is left; every rank of `slot` (MPI_COMM_NULL: this
+ * rank alone) calls it with the same list. Returns 1 when stopped */
+static int offer_again_(Aside *a, MPI_Comm slot, SchedCellFn fn, void *ctx, int *done) {
+    volatile sig_atomic_t *stop = signals_stop_flag();
+    int me = 0;
+    if (slot != MPI_COMM_NULL) MPI_Comm_rank(slot, &me);
+    while (a->n > 0) {
+        pause_(stop);
+        int go = me == 0 && !*stop;
+        if (slot != MPI_COMM_NULL) MPI_Bcast(&go, 1, MPI_INT, 0, slot);
+        if (!go) return 1;
+        int k = 0;
+        for (int i = 0; i < a->n; i++) {
+            int r = fn(ctx, a->cell[i], slot);
+            if (r == SCHED_STOPPED) return 1;
+            if (r == SCHED_BUSY) a->cell[k++] = a->cell[i];
+            else (*done)++;
+        }
+        a->n = k;
+    }
+    return 0;
+}
+
 /* one class on this rank's slot; returns 1 when the slot stopped */
 static int class_(Counter *ctr, int c, MPI_Comm slot, const int *cells, int m, SchedCellFn fn,
                   void *ctx, int *done) {
     volatile sig_atomic_t *stop = signals_stop_flag();
     int me;
     MPI_Comm_rank(slot, &me);
+    Aside a = {cg_malloc((size_t)(m ? m : 1) * sizeof(int)), 0};
+    int stopped = 0;
     for (;;) {
-        long next = -1;
-        if (me == 0 && !*stop) {
-            next = take_(ctr, c);
+        long next = -1;  /* −1 none left, −2 stopping */
+        if (me == 0) {
+            next = *stop ? -2 : take_(ctr, c);
             if (next >= m) next = -1;
         }
         MPI_Bcast(&next, 1, MPI_LONG, 0, slot);
-        if (next < 0) return *stop != 0;
-        (*done)++;
-        if (fn(ctx, cells[next], slot)) return 1;
+        if (next < 0) {
+            stopped = next == -2;
+            break;
+        }
+        int r = fn(ctx, cells[next], slot);
+        if (r == SCHED_STOPPED) { stopped = 1; break; }
+        if (r == SCHED_BUSY) a.cell[a.n++] = cells[next];
+        else (*done)++;
     }
+    if (!stopped) stopped = offer_again_(&a, slot, fn, ctx, done);
+    free(a.cell);
+    return stopped;
 }
 
 int sched_run(const Sweep *s, const int *order, int n, const GridPlan *plan, const RunWorld *w,
@@ -89,12 +141,17 @@ int sched_run(const Sweep *s, const int *order, int n, const GridPlan *plan, con
     }
     int m = cells_of_(order, n, plan, -1, cells);
     volatile sig_atomic_t *stop = signals_stop_flag();
+    Aside a = {cg_malloc((size_t)(m ? m : 1) * sizeof(int)), 0};
     while (!stopped && !*stop) {
         long next = take_(&ctr, nc);
         if (next >= m) break;
-        done++;
-        stopped = fn(ctx, cells[next], MPI_COMM_NULL);
+        int r = fn(ctx, cells[next], MPI_COMM_NULL);
+        if (r == SCHED_STOPPED) stopped = 1;
+        else if (r == SCHED_BUSY) a.cell[a.n++] = cells[next];
+        else done++;
     }
+    if (!stopped && !*stop) offer_again_(&a, MPI_COMM_NULL, fn, ctx, &done);
+    free(a.cell);
     free(cells);
     MPI_Win_unlock_all(ctr.win);
     MPI_Win_free(&ctr.win);  /* collective: every rank has finished its work */

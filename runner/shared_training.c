@@ -2,7 +2,6 @@
  * training key, and the safetensors export of learned parameters (shared_training.h). */
 #include "runner/shared_training.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -14,6 +13,7 @@
 
 #include "core/model/safetensors.h"
 #include "base/util.h"
+#include "results/claim.h"
 #include "runner/provenance.h"
 
 char *shared_path(const char *out, const char *tkey, const char *ext) {
@@ -25,20 +25,8 @@ char *shared_path(const char *out, const char *tkey, const char *ext) {
 
 static int exists_(const char *p) { return access(p, F_OK) == 0; }
 
-/* 1 when the claim names a dead process of this host */
-static int claim_dead_(const char *claim) {
-    FILE *f = fopen(claim, "r");
-    if (!f) return 0;
-    char h[64] = "", me[64] = "";
-    long pid = 0;
-    int n = fscanf(f, "host %63s pid %ld", h, &pid);
-    fclose(f);
-    gethostname(me, sizeof me - 1);
-    return n == 2 && !strcmp(h, me) && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
-}
-
 SharedDecision shared_training_begin(const char *out, const char *tkey,
-                                     volatile sig_atomic_t *stop) {
+                                     volatile sig_atomic_t *stop, char *took, size_t took_cap) {
     char *dir = cg_path_join(out, "params");
     mkdir(dir, 0755);
     free(dir);
@@ -49,20 +37,16 @@ SharedDecision shared_training_begin(const char *out, const char *tkey,
             d = SHARED_EVALUATE;
             break;
         }
-        int fd = open(claim, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (fd >= 0) {
-            char host[64] = "?", line[128];
-            gethostname(host, sizeof host - 1);
-            int len = snprintf(line, sizeof line, "host %s pid %ld\n", host, (long)getpid());
-            if (write(fd, line, (size_t)len) != len) { /* an empty claim still claims */ }
-            close(fd);
-            if (exists_(state)) unlink(claim), d = SHARED_EVALUATE;  /* finished meanwhile */
+        ClaimResult c = claim_try(claim, NULL, took, took_cap);
+        if (c == CLAIM_TAKEN) {
+            if (exists_(state)) claim_release(claim), d = SHARED_EVALUATE;  /* finished meanwhile */
             else d = SHARED_TRAIN;
             break;
         }
-        if (claim_dead_(claim)) {
-            unlink(claim);
-            continue;
+        if (c == CLAIM_ERROR) {  /* cannot claim (a full disk): train it here, unshared */
+            fprintf(stderr, "clipgrid: warning: %s\n", cg_error());
+            d = SHARED_TRAIN;
+            break;
         }
         if (stop && *stop) {
             d = SHARED_STOPPED;
@@ -78,24 +62,9 @@ SharedDecision shared_training_begin(const char *out, const char *tkey,
 void shared_training_end(const char *out, const char *tkey, const char *final_ckpt, int keep) {
     char *state = shared_path(out, tkey, ".h5"), *claim = shared_path(out, tkey, ".claim");
     if (keep && final_ckpt && exists_(final_ckpt)) rename(final_ckpt, state);
-    unlink(claim);
+    claim_release(claim);
     free(state);
     free(claim);
-}
-
-void shared_training_reset(const char *out) {
-    char *dir = cg_path_join(out, "params");
-    DIR *d = opendir(dir);
-    for (struct dirent *e; d && (e = readdir(d));) {
-        size_t l = strlen(e->d_name);
-        if (l > 6 && !strcmp(e->d_name + l - 6, ".claim")) {
-            char *p = cg_path_join(dir, e->d_name);
-            unlink(p);
-            free(p);
-        }
-    }
-    if (d) closedir(d);
-    free(dir);
 }
 
 int shared_params_write(const char *out, const char *tkey, const char *method,

@@ -5,10 +5,10 @@
  *                                   curves, optimiser), from which another run evaluates
  *   OUT/params/<tkey>.safetensors   the learned parameters under the official tensor names
  *                                   (e.g. prompt_learner.ctx), for users
- *   OUT/params/<tkey>.claim         "host H pid P" of the run training it now (O_EXCL)
+ *   OUT/params/<tkey>.claim         the claim of the run training it now (results/claim.h)
  * A run that trains takes the claim; a run that finds the trained state evaluates from it; a run
  * that finds a live claim waits for the state (a claim of a dead process of this host is taken
- * over; `run` removes every claim at its start, when it holds OUT's lock). */
+ * over at once, one whose heartbeat stopped after the stale bound, whichever job finds it). */
 #ifndef CLIPGRID_RUNNER_SHARED_TRAINING_H
 #define CLIPGRID_RUNNER_SHARED_TRAINING_H
 
@@ -21,14 +21,12 @@ typedef enum { SHARED_TRAIN = 0, SHARED_EVALUATE = 1, SHARED_STOPPED = 2 } Share
 /* "OUT/params/<tkey><ext>"; caller frees */
 char *shared_path(const char *out, const char *tkey, const char *ext);
 /* decide (and claim) for a run with training key tkey; waits while another live process trains
- * it, until *stop is set */
+ * it, until *stop is set; *took (cap took_cap) says whose stale claim was taken over, or "" */
 SharedDecision shared_training_begin(const char *out, const char *tkey,
-                                     volatile sig_atomic_t *stop);
+                                     volatile sig_atomic_t *stop, char *took, size_t took_cap);
 /* after the run: keep its final checkpoint as the trained state (when trained and done) and
  * release the claim */
 void shared_training_end(const char *out, const char *tkey, const char *final_ckpt, int keep);
-/* remove every claim (the caller holds OUT's lock) */
-void shared_training_reset(const char *out);
 /* write the learned parameters as OUT/params/<tkey>.safetensors (F32, official names, metadata
  * key/tkey/method/version); 0, or −1 with cg_error */
 int shared_params_write(const char *out, const char *tkey, const char *method,

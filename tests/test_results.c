@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@
 #include "results/h5read.h"
 #include "results/h5write.h"
 #include "results/run_file.h"
+#include "results/claim.h"
 #include "results/run_state.h"
 #include "results/status.h"
 #include "results/table.h"
@@ -597,8 +599,62 @@ static void test_state(void) {
     CHECK(run_state_clear(out, a.id) == 0 && run_state_clear(out, a.id) == 0, "clear twice");
     CHECK(run_state_list(out, &ms, &n) == 0 && n == 2, "2 markers after clear (got %d)", n);
     free(ms);
-    CHECK(run_state_reset(out) == 0 && run_state_list(out, &ms, &n) == 0 && n == 0, "reset");
+    /* markers with a key are judged by their run's claim (results/claim.h) */
+    char cdir[1100];
+    snprintf(cdir, sizeof cdir, "%s/claims", out);
+    mkdir(cdir, 0755);
+    RunningMarker d = {0}, e = {0}, u = {0};
+    snprintf(d.id, sizeof d.id, "x/live"), snprintf(d.key, sizeof d.key, "k_live");
+    snprintf(e.id, sizeof e.id, "x/ghost"), snprintf(e.key, sizeof e.key, "k_ghost");
+    snprintf(u.id, sizeof u.id, "x/noclaim"), snprintf(u.key, sizeof u.key, "k_none");
+    char *pl = run_claim_path(out, "k_live"), *pg = run_claim_path(out, "k_ghost");
+    char took[512];
+    CHECK(claim_try(pl, NULL, took, sizeof took) == CLAIM_TAKEN && !took[0] && claim_held(pl),
+          "a free claim is taken: %s", cg_error());
+    ClaimInfo hi;
+    CHECK(claim_try(pl, &hi, NULL, 0) == CLAIM_BUSY && hi.pid == (long)getpid() && !hi.stale,
+          "a live claim (this process) is busy for another try");
+    f = fopen(pg, "w");
+    fprintf(f, "host ghost-node pid 4242 job 999_3 start 1.000\n");
+    fclose(f);
+    struct timeval old[2];
+    gettimeofday(&old[0], NULL);
+    old[0].tv_sec -= 3600, old[1] = old[0];
+    utimes(pg, old);  /* heartbeat an hour old */
+    CHECK(run_state_write(out, &d) == 0 && run_state_write(out, &e) == 0 && run_state_write(out, &u) == 0,
+          "keyed markers");
+    CHECK(run_state_list(out, &ms, &n) == 0 && n == 5, "5 markers (got %d)", n);
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(ms[i].id, d.id))
+            CHECK(!ms[i].stale && ms[i].heartbeat_age >= 0 && ms[i].heartbeat_age < 60 &&
+                  !strcmp(ms[i].job, "-"), "claimed marker is live (age %g job %s)",
+                  ms[i].heartbeat_age, ms[i].job);
+        if (!strcmp(ms[i].id, e.id))
+            CHECK(ms[i].stale && !ms[i].dead && ms[i].heartbeat_age > 3500 &&
+                  !strcmp(ms[i].job, "999_3"), "another host's claim with an hour-old heartbeat "
+                  "is stale (age %g job %s)", ms[i].heartbeat_age, ms[i].job);
+        if (!strcmp(ms[i].id, u.id)) CHECK(ms[i].stale, "a keyed marker without a claim is stale");
+    }
     free(ms);
+    /* prune: the stale ones go (dead pid b, ghost e, unclaimed u); c (other host, no key) and d stay */
+    CHECK(run_state_prune(out) == 0 && run_state_list(out, &ms, &n) == 0 && n == 2 &&
+          !strcmp(ms[0].id, c.id) && !strcmp(ms[1].id, d.id), "prune keeps live markers (%d left)", n);
+    free(ms);
+    /* the stale claim is taken over, naming its holder and why */
+    CHECK(claim_try(pg, NULL, took, sizeof took) == CLAIM_TAKEN && strstr(took, "ghost-node") &&
+          strstr(took, "job 999_3") && strstr(took, "heartbeat"), "stale claim taken over: %s", took);
+    ClaimInfo mine;
+    CHECK(claim_read(pg, &mine) == 0 && mine.pid == (long)getpid() && !mine.stale, "now ours");
+    claim_release(pg), claim_release(pl);
+    CHECK(access(pg, F_OK) != 0 && access(pl, F_OK) != 0 && !claim_held(pl), "released claims are gone");
+    /* a fresh claim of another host (heartbeat now) is live */
+    f = fopen(pg, "w");
+    fprintf(f, "host ghost-node pid 4242 job - start 1.000\n");
+    fclose(f);
+    CHECK(claim_read(pg, &mine) == 0 && !mine.stale && !mine.dead && !strcmp(mine.host, "ghost-node"),
+          "another host's fresh claim is live");
+    CHECK(claim_try(pg, NULL, NULL, 0) == CLAIM_BUSY, "and busy");
+    free(pl), free(pg);
     rm_rf(out);
     free(out);
 }
@@ -824,22 +880,7 @@ static void test_status(void) {
     free(buf);
     sweep_status_free(&st);
 
-    /* OUT's lock names a dead process of this host: no sweep runs, every marker is stale */
-    char host[64] = "";
-    gethostname(host, sizeof host - 1);
-    pid_t child = (fflush(NULL), fork());
-    if (child == 0) _exit(0);
-    waitpid(child, NULL, 0);
     char p[1100];
-    snprintf(p, sizeof p, "%s/.lock", out);
-    f = fopen(p, "w");
-    fprintf(f, "host %s pid %ld\n", host, (long)child);
-    fclose(f);
-    CHECK(sweep_status_collect(out, NULL, 0, &st) == 0 && st.sweep_alive == 0 && st.n_running == 0 &&
-          st.n_stale == 2 && st.n_pending == 4 && st.busy_ranks == 0,
-          "dead sweep: alive %d running %d stale %d pending %d", st.sweep_alive, st.n_running,
-          st.n_stale, st.n_pending);
-    sweep_status_free(&st);
     snprintf(p, sizeof p, "%s/no/such/results.h5", out);
     CHECK(sweep_status_collect(p, NULL, 0, &st) == -1, "missing OUT must fail");
     rm_rf(out);
