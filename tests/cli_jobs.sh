@@ -107,8 +107,9 @@ once_each() {
 }
 # index_complete OUT: results.h5's /index has every key of the grid
 index_complete() { [ -n "$(index_keys "$1")" ] && [ "$(index_keys "$1")" = "$(grid_keys "$1")" ]; }
-# runs_done_by JOB-OUTPUT: how many runs that process finished ("[k/n] ID: done" lines)
-runs_done_by() { grep -c '^\[[0-9]*/[0-9]*\] .*: done' "$1"; }
+# runs_done_by JOB-OUTPUT: how many runs that process finished itself ("N runs finished now";
+# its "[k/n]" lines count the runs other jobs finished too)
+runs_done_by() { local n; n=$(sed -n 's/^\([0-9]*\) runs finished now.*/\1/p' "$1" | tail -n 1); echo "${n:-0}"; }
 # three OUT PREFIX [ENV...]: starts three `clipgrid run` processes on OUT at once; their pids
 # (of `timeout`) in JOBS, their outputs PREFIX1.out..PREFIX3.out
 three() {
@@ -181,6 +182,8 @@ check "b: the take-over line names the killed pid $victim" $?
 [ "$(grep -l "took over" b?.out 2>/dev/null | wc -l)" = 1 ]; check "b: one of the surviving jobs said on stderr that it took the run over" $?
 grep -q "resumed from .* at epoch" "b/logs/$long.log"
 r=$?; check "b: the run resumed from the dead job's checkpoint ($(grep -o 'resumed from .*' "b/logs/$long.log" | sed "s|$tmp/||" | head -n 1))" $r
+d1=$(runs_done_by b1.out); d2=$(runs_done_by b2.out); d3=$(runs_done_by b3.out)
+[ $((d1 + d2 + d3)) = $N ]; check "b: the runs finished by the two surviving jobs add up to $N ($d1 + $d2 + $d3)" $?
 once_each b "$long"; check "b: every run present once; one start line per log, two for the killed run" $?
 index_complete b; check "b: results.h5 /index lists every key" $?
 n=$(same_as_ref b); r=$?; check "b: metrics of all $n runs (the resumed one too) bit for bit those of the uninterrupted sweep" $r
@@ -204,6 +207,8 @@ else
   t_c=$(( $(date +%s) - t0 ))
   [ "${RCS[*]}" = "0 0 0" ]; r=$?
   check "c: all three exit 0 (${RCS[*]}) in ${t_c} s; flock() refused $(cat flock.calls 2>/dev/null | wc -l) times" $r
+  d1=$(runs_done_by c1.out); d2=$(runs_done_by c2.out); d3=$(runs_done_by c3.out)
+  [ $((d1 + d2 + d3)) = $N ]; check "c: the runs finished by each job add up to $N ($d1 + $d2 + $d3)" $?
   once_each c; check "c: every run present once, one start line per log" $?
   index_complete c; check "c: results.h5 /index lists every key" $?
   n=$(same_as_ref c); r=$?; check "c: metrics of all $n runs bit for bit those of one process" $r
@@ -214,11 +219,17 @@ echo "-- d. claims written by another host: stale (an hour old) and fresh ($(ela
 stale_id=base2new/coop/dtd/shots4/seed2; fresh_id=base2new/coop/dtd/shots4/seed1
 ks=$(key_of ref "$stale_id"); kf=$(key_of ref "$fresh_id")
 # the sweep done except two runs, whose claims another host holds
-cp -r ref d && rm -f "d/runs/$ks.h5" "d/runs/$kf.h5" && mkdir -p d/claims
+cp -r ref d && rm -f "d/runs/$ks.h5" "d/runs/$kf.h5" && mkdir -p d/claims d/state
+# what a job on ghost-node leaves: its claim and its running marker (state/<id with _>.running)
+ghost() { # id key pid job start epoch
+  echo "host ghost-node pid $3 job $4 start $5" >"d/claims/$2.claim"
+  printf '{"id": "%s", "key": "%s", "host": "ghost-node", "pid": %s, "rank": 0, "ranks": 1, "device": "cpu (8 threads)", "start_time": %s, "update_time": %s, "epoch": %s, "epochs": 40, "cost_estimate": 0.6}\n' \
+    "$1" "$2" "$3" "$5" "$5" "$6" >"d/state/$(echo "$1" | tr / _).running"
+}
 old=$(( $(date +%s) - 3600 ))
-echo "host ghost-node pid 4242 job 999 start $old" >"d/claims/$ks.claim"
+ghost "$stale_id" "$ks" 4242 999 "$old" 12
 touch -d '1 hour ago' "d/claims/$ks.claim"
-echo "host ghost-node pid 4343 job 1000 start $(date +%s)" >"d/claims/$kf.claim"
+ghost "$fresh_id" "$kf" 4343 1000 "$(date +%s)" 3
 timeout $((30 * TS)) "$CLIPGRID" status d >d_status.out 2>&1; rc=$?
 sed 's/^/     | /' d_status.out | grep -E "ghost|$stale_id|$fresh_id|running|stale"
 grep "$stale_id" d_status.out | grep -q "ghost-node" && grep "$stale_id" d_status.out | grep -qi "stale"
@@ -233,7 +244,7 @@ r=$?; check "d: gc refuses while a live claim exists (rc $rc: $(head -n 1 d_gc.o
 timeout -s TERM $((10 * TS)) "$CLIPGRID" run s.yaml -o d --threads 1 --progress 1000 >d1.out 2>&1; rc=$?
 grep -q "^claim: took over .*ghost-node.*heartbeat [0-9]* s old" "d/logs/$ks.log"
 r=$?; check "d: the hour-old claim taken over: $(grep -m1 '^claim: took over' "d/logs/$ks.log" 2>/dev/null)" $r
-age=$(grep -m1 '^claim: took over' "d/logs/$ks.log" 2>/dev/null | grep -o 'heartbeat [0-9]*' | grep -o '[0-9]*')
+age=$(grep -m1 '^claim: took over' "d/logs/$ks.log" 2>/dev/null | grep -o 'heartbeat [0-9]*' | head -n 1 | grep -o '[0-9]*')
 [ "${age:-0}" -ge 3600 ] && [ "${age:-0}" -lt 3700 ]; check "d: the age named is the heartbeat's (${age:-?} s, set to 3600 s)" $?
 [ -f "d/runs/$ks.h5" ] && [ ! -f "d/runs/$kf.h5" ] && grep -q "ghost-node pid 4343" "d/claims/$kf.claim"
 check "d: the stale run finished; the freshly claimed one left to its holder (claim untouched; rc $rc after the time limit)" $?
