@@ -278,6 +278,14 @@ array_demo() { # out
   grep -q "resumed from .* at epoch" "$out/logs/$(long_key "$out" key).log" 2>/dev/null
   r=$?; check "7d: another task resumed the long run ($(grep -o 'resumed from .*' "$out/logs/$(long_key "$out" key).log" 2>/dev/null | sed "s|$tmp/||" | head -n 1))" $r
   once=$(every_run_once "$out" "$n_demo"); check "7d: every run present exactly once ($once)" $?
+  # each run started once (one "== ID" line in its log), the long run twice: cancelled, resumed
+  local f n want bad=0 lk; lk=$(long_key "$out" key)
+  for f in "$out"/logs/*.log; do
+    n=$(grep -c '^== ' "$f"); want=1; [ "$f" = "$out/logs/$lk.log" ] && want=2
+    [ "$n" = "$want" ] || { echo "     ${f#"$tmp"/}: $n start lines, not $want"; bad=1; }
+  done
+  [ "$bad" = 0 ] && [ "$(ls "$out"/logs/*.log | wc -l)" = "$n_demo" ]
+  check "7d: no run started twice by two tasks: one start line in each of the $n_demo logs, two in the long run's" $?
   [ -z "$(ls -A "$out/claims" 2>/dev/null)" ]; check "7d: no claim left" $?
   summary "$out/results.h5" >"$tmp/o7d.summary"
   cmp -s "$tmp/long_ref.summary" "$tmp/o7d.summary"
