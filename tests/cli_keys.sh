@@ -4,7 +4,8 @@
 # reported, the table from the new runs); a changed weights file or split file reruns every
 # cell; zero-shot CLIP is one run across seeds; SIGTERM, change lr, run again: the old
 # checkpoint is not used; two sweeps in one OUT (table/status --sweep, --all); `gc` removes the
-# stale files; provenance (sweep file copies, console log, --version, digests in the run file);
+# stale files; no OUT lock for `run`: a second run on the same OUT cooperates (per-run claims),
+# flock not needed; gc's lock (flock, or a lock folder without it); provenance (sweep file copies, console log, --version, digests in the run file);
 # at least 15 broken set-ups each answered by `plan` with one line naming the file or sweep key,
 # exit 2 and nothing run. Run from the repository root; $CLIPGRID is the program.
 set -u
@@ -146,23 +147,47 @@ w=$(attr "seg/runs/$k.h5" wall_seconds); g=$(attr "seg/runs/$k.h5" segments_wall
 grep -q "resumed from" "seg/logs/$k.log" && awk -v w="$w" -v g="$g" 'BEGIN { exit !(g > 0.5 && w > g) }'
 check "resumed run: wall_seconds $w includes the earlier segment's $g s (rc $rc)" $?
 
-# ---- the OUT lock on a file system without flock: a fallback, not a refusal ---------------------------
+# ---- no OUT lock (issue 16): a second run on the same OUT cooperates, flock is not needed -------------
 CLIPGRID_NO_FLOCK=1 timeout 60 "$CLIPGRID" run a.yaml -o out >nf.out 2>&1; rc=$?
-[ "$rc" = 0 ] && grep -q "does not support flock" nf.out && [ ! -e out/.lock.d ]
-check "no flock: the run goes on with a lock folder, removed at the end (rc $rc)" $?
-sleep 30 & holder=$!
-mkdir out/.lock.d; echo "host $(hostname) pid $holder" >out/.lock.d/owner
-CLIPGRID_NO_FLOCK=1 timeout 60 "$CLIPGRID" run a.yaml -o out >nf2.out 2>&1; rc=$?
-[ "$rc" = 1 ] && grep -q "another sweep is writing this output folder (held by host $(hostname) pid $holder" nf2.out
-check "no flock: a live holder of the lock folder is a real concurrent writer: refused (rc $rc)" $?
-kill $holder; wait $holder 2>/dev/null
-CLIPGRID_NO_FLOCK=1 timeout 60 "$CLIPGRID" run a.yaml -o out >nf3.out 2>&1; rc=$?
-[ "$rc" = 0 ] && [ ! -e out/.lock.d ]; check "no flock: a lock folder left by a dead process is taken over (rc $rc)" $?
+[ "$rc" = 0 ] && grep -q "0 to do" nf.out && [ ! -e out/.lock.d ] && ! grep -q "flock" nf.out
+check "CLIPGRID_NO_FLOCK=1 (a file system without flock): the run goes on, no lock folder, no note (rc $rc)" $?
 flock out/.lock sleep 5 & holder=$!
 sleep 0.3
 timeout 60 "$CLIPGRID" run a.yaml -o out >fl.out 2>&1; rc=$?
 kill $holder 2>/dev/null; wait $holder 2>/dev/null
-[ "$rc" = 1 ] && grep -q "another sweep is writing" fl.out; check "with flock: a concurrent writer is refused (rc $rc)" $?
+[ "$rc" = 0 ] && ! grep -q "another sweep is writing" fl.out; check "OUT/.lock held with flock (an older clipgrid): not a refusal any more (rc $rc)" $?
+# gc still locks OUT (one gc at a time): with flock, or the lock folder where flock is missing
+cp -r out gco
+CLIPGRID_NO_FLOCK=1 timeout 60 "$CLIPGRID" gc gco >nf.out 2>&1; rc=$?
+[ "$rc" = 0 ] && grep -q "does not support flock" nf.out && [ ! -e gco/.lock.d ]
+check "gc, no flock: goes on with a lock folder, removed at the end (rc $rc)" $?
+sleep 30 & holder=$!
+mkdir gco/.lock.d; echo "host $(hostname) pid $holder" >gco/.lock.d/owner
+CLIPGRID_NO_FLOCK=1 timeout 60 "$CLIPGRID" gc gco >nf2.out 2>&1; rc=$?
+[ "$rc" = 1 ] && grep -q "another sweep is writing this output folder (held by host $(hostname) pid $holder" nf2.out
+check "gc, no flock: a live holder of the lock folder is refused (rc $rc)" $?
+kill $holder; wait $holder 2>/dev/null
+CLIPGRID_NO_FLOCK=1 timeout 60 "$CLIPGRID" gc gco >nf3.out 2>&1; rc=$?
+[ "$rc" = 0 ] && [ ! -e gco/.lock.d ]; check "gc, no flock: a lock folder left by a dead process is taken over (rc $rc)" $?
+flock gco/.lock sleep 5 & holder=$!
+sleep 0.3
+timeout 60 "$CLIPGRID" gc gco >fl2.out 2>&1; rc=$?
+kill $holder 2>/dev/null; wait $holder 2>/dev/null
+[ "$rc" = 1 ] && grep -q "another sweep is writing" fl2.out; check "gc, with flock: a concurrent gc is refused (rc $rc)" $?
+# two runs of the sweep on a new OUT, the second started while the first trains the long coop run:
+# the second does the other runs and waits for the long one; each run done once
+timeout 120 "$CLIPGRID" run a.yaml -o co --progress 1000 >co1.out 2>&1 & job=$!
+kc=""
+for i in $(seq 600); do kc=$(key_of co base2new/coop/eurosat/shots2/seed1 2>/dev/null); [ -n "$kc" ] && [ -f "co/claims/$kc.claim" ] && break; sleep 0.05; done
+timeout 120 "$CLIPGRID" run a.yaml -o co --progress 1000 >co2.out 2>&1; rc2=$?
+wait $job; rc1=$?
+n1=$(sed -n 's/^\([0-9]*\) runs finished now.*/\1/p' co1.out); n2=$(sed -n 's/^\([0-9]*\) runs finished now.*/\1/p' co2.out)
+starts=$(cat co/logs/*.log 2>/dev/null | grep -c '^== ')
+[ "$rc1" = 0 ] && [ "$rc2" = 0 ] && [ $((${n1:-0} + ${n2:-0})) = 5 ] && [ "${n2:-0}" -ge 1 ] && [ "$starts" = 5 ] &&
+  [ "$(ls co/runs/*.h5 | wc -l)" = 5 ] && [ -z "$(ls -A co/claims)" ]
+check "a second run on an OUT while the first trains: both exit 0 (rc $rc1, $rc2), runs finished ${n1:-?} + ${n2:-?} = 5, $starts start lines, no claim left" $?
+"$CLIPGRID" table co --format csv >tco.csv; "$CLIPGRID" table out --sweep a --format csv >tout.csv
+cmp -s tco.csv tout.csv; check "the two runs' table equals that of the one-job OUT" $?
 
 # ---- provenance -----------------------------------------------------------------------------------
 [ "$(ls out/sweeps/a/sweep-*.yaml | wc -l)" -ge 3 ] && [ "$(wc -l <out/sweeps/a/history.tsv)" -ge 5 ] &&

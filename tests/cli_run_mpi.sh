@@ -11,7 +11,8 @@
 #     checkpoint; the same with SIGTERM to every rank and SIGUSR1 to mpirun (exit 0, "stopped by
 #     signal");
 #   - a run with a bad image is recorded as failed with its reason and the sweep goes on;
-#   - a second sweep on a locked OUT is refused.
+#   - an MPI job and a plain `clipgrid run` at once on one OUT share the runs (per-run claims):
+#     every run done once, the metrics of np 1.
 # Run from the repository root; $CLIPGRID is the program (default build/clipgrid).
 set -u
 TS="${TIMEOUT_SCALE:-1}"  # run_tests.sh sets it under SANITIZE=1 (ASan makes runs slower)
@@ -192,14 +193,18 @@ timeout $((60 * TS)) "$CLIPGRID" run bad.yaml -o bad --progress 100 >bad2.out 2>
 timeout $((60 * TS)) "$CLIPGRID" run bad.yaml -o bad --progress 100 --retry-failed >bad3.out 2>&1; rc=$?
 [ "$rc" = 0 ] && grep -q "14 runs (2 cells share a run with another), 7 to do" bad3.out; check "--retry-failed redoes the 7 failed runs (rc $rc)" $?
 
-# ---- the lock ------------------------------------------------------------------------------------
-flock -o np1/.lock sleep 5 &
-holder=$!
-sleep 0.3
-timeout $((60 * TS)) "$CLIPGRID" run s.yaml -o np1 >lock.out 2>&1; rc=$?
-kill $holder 2>/dev/null; wait $holder 2>/dev/null
-[ "$rc" = 1 ] && grep -q "another sweep is writing this output folder" lock.out
-check "a locked OUT is refused (rc $rc: $(head -1 lock.out))" $?
+# ---- two jobs on one OUT: an MPI job and a plain process cooperate (per-run claims) ------------
+timeout $((120 * TS)) "${MPIRUN[@]}" -np 2 "$CLIPGRID" run s.yaml -o co --progress 100 >co_mpi.out 2>&1 &
+job=$!
+timeout $((120 * TS)) "$CLIPGRID" run s.yaml -o co --progress 100 >co_one.out 2>&1; rc1=$?
+wait $job; rc2=$?
+n1=$(sed -n 's/^\([0-9]*\) runs finished now.*/\1/p' co_one.out); n2=$(sed -n 's/^\([0-9]*\) runs finished now.*/\1/p' co_mpi.out)
+[ "$rc1" = 0 ] && [ "$rc2" = 0 ] && [ $((${n1:-0} + ${n2:-0})) = 14 ]
+check "mpirun -np 2 and a plain run on one OUT at once: both exit 0 (rc $rc2, $rc1), runs finished ${n2:-?} + ${n1:-?} = 14" $?
+starts=$(cat co/logs/*.log 2>/dev/null | grep -c '^== ')
+[ "$(runs_in co)" = 14 ] && [ "$starts" = 14 ] && h5ls co/results.h5/index | grep -q "Dataset {14"
+r=$?; check "two jobs: every run once ($(runs_in co) files, $starts start lines), results.h5 /index 14 rows" $r
+n=$(same_metrics np1 co 0); ok=$?; check "two jobs: metrics of all $n runs identical to np 1" $ok
 timeout $((60 * TS)) "$CLIPGRID" run s.yaml -o np1 >again.out 2>&1; rc=$?
 [ "$rc" = 0 ] && grep -q "16 cells, 14 runs (2 cells share a run with another), 0 to do" again.out; check "rerun of a finished sweep: nothing to do (rc $rc)" $?
 exit $fail

@@ -10,7 +10,10 @@
 #            The MPI program is tests/slurm/step_runner.c (clipgrid run's command line and signal
 #            contract), compiled here with mpicc.
 #   clipgrid: the demo sweep through sbatch (2 tasks) gives the results of a plain mpirun run; the
-#            same with a SIGUSR1 and with a requeue in the middle: every run present exactly once.
+#            same with a SIGUSR1 and with a requeue in the middle: every run present exactly once;
+#            slurm/sweep_array.sbatch as an array of 3 one-rank tasks on one OUT, the task holding
+#            the long run cancelled in the middle: another task resumes it, every run once, the
+#            results of the uninterrupted run.
 #   teardown: every daemon stopped by its pid, no job process left.
 # Run from the repository root; $CLIPGRID is the program (default build/clipgrid).
 set -u
@@ -237,6 +240,57 @@ demo_tests() {
   summary "$tmp/long_ref/results.h5" >"$tmp/long_ref.summary"
   interrupted_demo usr1 "7b SIGUSR1 (--signal=B:USR1)" "$tmp/o7b"
   interrupted_demo requeue "7c scontrol requeue" "$tmp/o7c"
+  array_demo "$tmp/o7d"
+}
+
+# 7d: slurm/sweep_array.sbatch as an array of 3 one-rank tasks (no GPU, 1 CPU each) on one OUT
+# with the long demo sweep; the task holding the long run's claim is cancelled in the middle of it
+# (SIGTERM: it checkpoints and gives up its claim), another task resumes the run. The test node
+# has 2 CPUs, so two tasks run at once and the third starts when the cancelled one has ended.
+array_demo() { # out
+  local out="$1" arr job st holder states t r once
+  echo "   7d. slurm/sweep_array.sbatch: an array of 3 tasks on one OUT, one cancelled mid-run ($(elapsed))"
+  arr=$(CLIPGRID="$CLIPGRID" timeout 30 sbatch --parsable --array=0-2 --ntasks=1 --cpus-per-task=1 \
+        --gres=none --time=5 --output="$tmp/arr-%A_%a.out" slurm/sweep_array.sbatch "$tmp/demo_long.yaml" "$out" 2>&1)
+  r=$?; arr=${arr%%;*}
+  check "sbatch --array=0-2 slurm/sweep_array.sbatch: array job $arr" $r
+  [ "$r" = 0 ] || return
+  # the long run claimed by a task (the claim names it as job ARRAYJOB_TASK) and checkpointed
+  holder=""
+  if wait_long_ckpt "$out" 90; then
+    holder=$(sed -n 's/.* job \([0-9_]*\) .*/\1/p' "$out/claims/$(long_key "$out" key).claim" 2>/dev/null)
+  fi
+  case "$holder" in
+    "${arr}"_[0-2]) timeout 30 scancel "$holder" ;;
+    *) echo "     no claim of the long run by a task of $arr (holder '$holder')" ;;
+  esac
+  states=""
+  for t in 0 1 2; do
+    st=$(slurm_wait_job "${arr}_$t" "$FINAL" 240); states="$states ${arr}_$t:$st"
+  done
+  for t in 0 1 2; do
+    sed 's/^/     | /' "$tmp/arr-${arr}_$t.out" 2>/dev/null | grep -v '^     | \[[0-9]*/[0-9]*\] ' | grep -v '^     | progress:'
+  done
+  [ "$(echo "$states" | grep -o ':COMPLETED' | wc -l)" = 2 ] && echo "$states" | grep -q " $holder:CANCELLED"
+  check "7d: the cancelled task $holder CANCELLED, the two others COMPLETED ($states )" $?
+  grep -q "clipgrid run ended with status 0" "$tmp/arr-$holder.out" 2>/dev/null && grep -q "stopped by signal" "$tmp/arr-$holder.out"
+  check "7d: the cancelled task checkpointed and stopped cleanly (status 0, 'stopped by signal')" $?
+  grep -q "resumed from .* at epoch" "$out/logs/$(long_key "$out" key).log" 2>/dev/null
+  r=$?; check "7d: another task resumed the long run ($(grep -o 'resumed from .*' "$out/logs/$(long_key "$out" key).log" 2>/dev/null | sed "s|$tmp/||" | head -n 1))" $r
+  once=$(every_run_once "$out" "$n_demo"); check "7d: every run present exactly once ($once)" $?
+  # each run started once (one "== ID" line in its log), the long run twice: cancelled, resumed
+  local f n want bad=0 lk; lk=$(long_key "$out" key)
+  for f in "$out"/logs/*.log; do
+    n=$(grep -c '^== ' "$f"); want=1; [ "$f" = "$out/logs/$lk.log" ] && want=2
+    [ "$n" = "$want" ] || { echo "     ${f#"$tmp"/}: $n start lines, not $want"; bad=1; }
+  done
+  [ "$bad" = 0 ] && [ "$(ls "$out"/logs/*.log | wc -l)" = "$n_demo" ]
+  check "7d: no run started twice by two tasks: one start line in each of the $n_demo logs, two in the long run's" $?
+  [ -z "$(ls -A "$out/claims" 2>/dev/null)" ]; check "7d: no claim left" $?
+  summary "$out/results.h5" >"$tmp/o7d.summary"
+  cmp -s "$tmp/long_ref.summary" "$tmp/o7d.summary"
+  check "7d: accuracies, steps, loss and accuracy curves equal those of the uninterrupted mpirun run" $?
+  diff "$tmp/long_ref.summary" "$tmp/o7d.summary" | head -n 10
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -368,6 +422,7 @@ else
   skip "7a. demo sweep via sbatch equals a plain mpirun run: clipgrid run not available yet"
   skip "7b. demo sweep, SIGUSR1 in the middle, requeues itself and resumes: clipgrid run not available yet"
   skip "7c. demo sweep, scontrol requeue in the middle, every run once: clipgrid run not available yet"
+  skip "7d. sweep_array.sbatch, an array of 3 tasks on one OUT: clipgrid run not available yet"
 fi
 
 echo "-- 8. teardown: every daemon stopped by its pid, no job process left ($(elapsed) so far)"
