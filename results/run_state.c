@@ -289,6 +289,40 @@ static int cmp_marker(const void *a, const void *b) {
     return strcmp(((const RunningMarker *)a)->id, ((const RunningMarker *)b)->id);
 }
 
+/* the claims of runs with no marker (a job between its claim and its marker, or a marker
+ * pruned by a later `run` while the claim stays until a job reaches that run): listed as
+ * markers with the key as id, so that status shows what blocks the run */
+static void bare_claims_(const char *out_dir, RunningMarker **out, int *n) {
+    char *dir = cg_path_join(out_dir, "claims");
+    DIR *d = opendir(dir);
+    int have = *n;
+    for (struct dirent *e; d && (e = readdir(d));) {
+        size_t l = strlen(e->d_name);
+        if (e->d_name[0] == '.' || l < 7 || l - 6 >= sizeof (*out)->key ||
+            strcmp(e->d_name + l - 6, ".claim"))
+            continue;
+        RunningMarker m;
+        memset(&m, 0, sizeof m);
+        memcpy(m.key, e->d_name, l - 6);
+        int known = 0;
+        for (int i = 0; i < have && !known; i++) known = !strcmp((*out)[i].key, m.key);
+        char *p = cg_path_join(dir, e->d_name);
+        ClaimInfo ci;
+        if (!known && claim_read(p, &ci) == 0) {
+            snprintf(m.id, sizeof m.id, "%s", m.key);
+            snprintf(m.host, sizeof m.host, "%s", ci.host);
+            snprintf(m.job, sizeof m.job, "%s", ci.job);
+            m.pid = ci.pid, m.ranks = 1, m.start_time = ci.start, m.update_time = ci.start;
+            m.heartbeat_age = ci.age, m.dead = ci.dead, m.stale = ci.stale;
+            *out = cg_realloc(*out, (size_t)(*n + 1) * sizeof m);
+            (*out)[(*n)++] = m;
+        }
+        free(p);
+    }
+    if (d) closedir(d);
+    free(dir);
+}
+
 int run_state_list(const char *out_dir, RunningMarker **out, int *n) {
     *out = NULL, *n = 0;
     char *dir = cg_path_join(out_dir, "state");
@@ -317,6 +351,7 @@ int run_state_list(const char *out_dir, RunningMarker **out, int *n) {
     }
     closedir(d);
     free(dir);
+    bare_claims_(out_dir, out, n);
     if (*n) qsort(*out, (size_t)*n, sizeof **out, cmp_marker);
     return 0;
 }

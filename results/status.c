@@ -229,11 +229,17 @@ int sweep_status_collect(const char *out, const char *sweep, int all, SweepStatu
             else st->n_failed++;
         }
     for (int i = 0; i < st->n_markers; i++) st->n_stale += st->running[i].stale;
-    /* markers carry no estimate of their own when the runner left it 0: take the grid's */
-    for (int i = 0; i < st->n_markers; i++)
-        for (int k = 0; k < st->grid.n && st->running[i].cost_estimate <= 0; k++)
-            if (!strcmp(st->grid.cells[k].id, st->running[i].id))
-                st->running[i].cost_estimate = st->grid.cells[k].cost_estimate;
+    /* markers carry no estimate of their own when the runner left it 0: take the grid's; a
+     * claim without a marker is named by its key: take the cell's id */
+    for (int i = 0; i < st->n_markers; i++) {
+        RunningMarker *m = &st->running[i];
+        for (int k = 0; k < st->grid.n; k++) {
+            const GridCell *c = &st->grid.cells[k];
+            if (m->key[0] && !strcmp(m->id, m->key) && !strcmp(c->key, m->key))
+                snprintf(m->id, sizeof m->id, "%s", c->id);
+            if (m->cost_estimate <= 0 && !strcmp(c->id, m->id)) m->cost_estimate = c->cost_estimate;
+        }
+    }
     estimate(st);
     return 0;
 }

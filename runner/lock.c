@@ -1,4 +1,5 @@
-/* runner/lock.c — OUT/.lock: one sweep at a time writes an output folder. flock() on the file
+/* runner/lock.c — OUT/.lock: one `clipgrid gc` at a time cleans an output folder (`run` takes
+ * no lock: its jobs cooperate through claims, results/claim.h). flock() on the file
  * (released by the kernel when the process ends, even by kill -9) with "host pid" written into
  * it so the refusal names the holder. A file system without flock (Lustre mounted without
  * -o flock, some NFS set-ups: flock fails with ENOLCK, ENOSYS, EOPNOTSUPP or EINVAL) is told
@@ -69,9 +70,9 @@ static int fallback_lock_(const char *out_dir, int f, const char *path) {
     }
     if (rc) {
         dead_holder_(owner, holder, sizeof holder);
-        cg_error_set("%s: another sweep is writing this output folder (held by %s; this file "
-                     "system has no flock, so the lock is the folder %s: remove it if no sweep "
-                     "runs); wait for it or choose another output with -o", path,
+        cg_error_set("%s: another `clipgrid gc` is cleaning this output folder (held by %s; this file "
+                     "system has no flock, so the lock is the folder %s: remove it if no gc "
+                     "runs); wait for it", path,
                      holder[0] ? holder : "an unknown process", dir);
     } else {
         fprintf(stderr, "clipgrid: note: %s: the file system does not support flock; OUT is "
@@ -102,8 +103,8 @@ int out_lock(const char *out_dir, int *fd) {
         ssize_t n = pread(f, holder, sizeof holder - 1, 0);
         holder[n > 0 ? n : 0] = 0;
         holder[strcspn(holder, "\n")] = 0;
-        cg_error_set("%s: another sweep is writing this output folder (held by %s); wait for it "
-                     "or choose another output with -o", path, holder[0] ? holder : "an unknown process");
+        cg_error_set("%s: another `clipgrid gc` is cleaning this output folder (held by %s); wait for it",
+                     path, holder[0] ? holder : "an unknown process");
         close(f);
         free(path);
         return -1;

@@ -164,7 +164,7 @@ check "gc, no flock: goes on with a lock folder, removed at the end (rc $rc)" $?
 sleep 30 & holder=$!
 mkdir gco/.lock.d; echo "host $(hostname) pid $holder" >gco/.lock.d/owner
 CLIPGRID_NO_FLOCK=1 timeout 60 "$CLIPGRID" gc gco >nf2.out 2>&1; rc=$?
-[ "$rc" = 1 ] && grep -q "another sweep is writing this output folder (held by host $(hostname) pid $holder" nf2.out
+[ "$rc" = 1 ] && grep -q "is cleaning this output folder (held by host $(hostname) pid $holder" nf2.out
 check "gc, no flock: a live holder of the lock folder is refused (rc $rc)" $?
 kill $holder; wait $holder 2>/dev/null
 CLIPGRID_NO_FLOCK=1 timeout 60 "$CLIPGRID" gc gco >nf3.out 2>&1; rc=$?
@@ -173,7 +173,7 @@ flock gco/.lock sleep 5 & holder=$!
 sleep 0.3
 timeout 60 "$CLIPGRID" gc gco >fl2.out 2>&1; rc=$?
 kill $holder 2>/dev/null; wait $holder 2>/dev/null
-[ "$rc" = 1 ] && grep -q "another sweep is writing" fl2.out; check "gc, with flock: a concurrent gc is refused (rc $rc)" $?
+[ "$rc" = 1 ] && grep -q "is cleaning this output folder" fl2.out; check "gc, with flock: a concurrent gc is refused (rc $rc)" $?
 # two runs of the sweep on a new OUT, the second started while the first trains the long coop run:
 # the second does the other runs and waits for the long one; each run done once
 timeout 120 "$CLIPGRID" run a.yaml -o co --progress 1000 >co1.out 2>&1 & job=$!

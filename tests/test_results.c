@@ -637,8 +637,12 @@ static void test_state(void) {
     }
     free(ms);
     /* prune: the stale ones go (dead pid b, ghost e, unclaimed u); c (other host, no key) and d stay */
-    CHECK(run_state_prune(out) == 0 && run_state_list(out, &ms, &n) == 0 && n == 2 &&
-          !strcmp(ms[0].id, c.id) && !strcmp(ms[1].id, d.id), "prune keeps live markers (%d left)", n);
+    CHECK(run_state_prune(out) == 0 && run_state_list(out, &ms, &n) == 0 && n == 3 &&
+          !strcmp(ms[0].id, c.id) && !strcmp(ms[1].id, "k_ghost") && !strcmp(ms[2].id, d.id),
+          "prune keeps live markers; the ghost's claim stays listed without its marker (%d)", n);
+    if (n == 3)
+        CHECK(ms[1].stale && !strcmp(ms[1].host, "ghost-node") && !strcmp(ms[1].job, "999_3") &&
+              ms[1].pid == 4242, "a claim without a marker: listed, stale, with its holder");
     free(ms);
     /* the stale claim is taken over, naming its holder and why */
     CHECK(claim_try(pg, NULL, took, sizeof took) == CLAIM_TAKEN && strstr(took, "ghost-node") &&
