@@ -4,13 +4,14 @@
  * Threading: a product of SGEMM_PAR_MIN multiply-adds or more is cut into a grid of tiles of C
  * (row and column ranges, kept near square so the repacking of A and B per tile stays below ~1 %
  * of the work), and an OpenMP loop runs one single-threaded OpenBLAS sgemm per tile. The number
- * of tiles depends on the shape only (about SGEMM_TILE_WORK multiply-adds each, at most
- * SGEMM_TILES), never on the thread count: OpenBLAS's value of an element depends on the block
- * of C it is computed in (its edge kernels, and its own thread split: measured on Zen with
- * OpenBLAS 0.3.21, one sgemm on 1 and on 2 OpenBLAS threads, or one call against two half
- * calls, differ in the last bits of thousands of elements even at K = 64), so a split by
- * threads would make the results depend on --threads. With this grid every product, and so a
- * whole pretraining, gives the same bits on any number of threads.
+ * of tiles depends on the shape only (SGEMM_TILE_WORK multiply-adds each at most, SGEMM_TILES at
+ * most: a product uses that many threads at most), never on the thread count. OpenBLAS's value
+ * of an element depends on the block of C it is computed in: measured on Zen with OpenBLAS
+ * 0.3.21, one sgemm on 1 and on 2 OpenBLAS threads, or one call against calls on parts of C
+ * (even parts cut at multiples of 64 or 128 rows and columns), differ in the last bits of
+ * thousands of elements, even at K = 64. A split by threads would make the results depend on
+ * --threads; with this grid every product, and so a whole pretraining, gives the same bits on
+ * any number of threads (tests/test_thread_invariance.c).
  * k_init_cpu sets OpenBLAS to 1 thread. Measured on this project's 2-core machine, the
  * alternative — OpenBLAS's own pthread pool for the products and OpenMP for everything else —
  * loses 15–40 % of the ViT forward: after each OpenMP region libgomp's idle workers spin (by
@@ -30,10 +31,16 @@
 
 /* Products below this many multiply-adds run as one sgemm on the calling thread. */
 #define SGEMM_PAR_MIN 4e6
-/* Larger ones are cut into the smallest power of two of tiles (at most SGEMM_TILES) with at most
- * SGEMM_TILE_WORK multiply-adds each: a function of the shape alone (see the top). */
-#define SGEMM_TILE_WORK 2e6
-#define SGEMM_TILES 64
+/* Larger ones are cut into the smallest power of two of tiles (2 at least, SGEMM_TILES at most)
+ * with at most SGEMM_TILE_WORK multiply-adds each: a function of the shape alone (see the top).
+ * Each tile is one sgemm call, and smaller calls cost OpenBLAS some speed: measured on one thread
+ * against a single call, on the frozen path's shapes (3850×512×512 … 6304×3072×768), about +2 %
+ * with 8 tiles, +6 % with 16 and +11 % with 64 of 2·10⁶ multiply-adds. 8 keeps the frozen path's
+ * speed on this project's 2-core machines; a product then uses 8 threads at most (a larger
+ * machine runs more ranks: one run each). Raising SGEMM_TILES changes the last bits of every
+ * result (and of pretraining: rebuild the demo model, make check-demo-model). */
+#define SGEMM_TILE_WORK 1.25e8
+#define SGEMM_TILES 8
 
 /* number of row blocks of a grid of T blocks over C[M,N]: the smallest block half-perimeter
  * (data packed per multiply-add), avoiding blocks narrower than a register tile */
