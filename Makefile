@@ -173,7 +173,7 @@ TESTS    += $(BUILD)/tests/test_cuda_host_products
 endif
 
 .PHONY: all deps test test-multinode bench clean cuda-host-check check-layers fuzz fuzz-ci \
-        fuzz-build fuzz-seeds FORCE
+        fuzz-build fuzz-seeds check-demo-model FORCE
 
 # the program's version (git describe), compiled into runner/version.c; the header is rewritten
 # only when the text changes, so an unchanged tree rebuilds nothing
@@ -285,6 +285,11 @@ check-layers:
 # the multi-node test alone (simulated nodes in network namespaces; root): also part of `make test`
 test-multinode: $(BUILD)/clipgrid
 	CLIPGRID=$(BUILD)/clipgrid timeout 900 bash tests/cli_multinode.sh
+
+# the shipped demo model rebuilt from the command in its metadata, compared bit for bit, on the
+# thread counts of THREADS (default "1 2"; minutes each): not part of `make test`
+check-demo-model: $(BUILD)/clipgrid
+	CLIPGRID=$(BUILD)/clipgrid THREADS="$(THREADS)" bash tests/check_demo_model.sh
 
 bench: all
 	tests/bench/run_bench.sh

@@ -1,7 +1,9 @@
-/* runner/cmd_demo.c — `clipgrid demo`: the whole pipeline on a laptop in about a minute. Makes a
- * tiny random CLIP (core/gen/clip_random.h) and small synthetic datasets (core/gen/synth.h) in the demo
- * folder when they are not there yet, runs sweeps/demo.yaml on them with `run`'s machinery
- * (alone or under mpirun) and prints the table of the results. Running it again resumes. */
+/* runner/cmd_demo.c — `clipgrid demo`: the whole pipeline on a laptop in a few minutes. Puts the
+ * tiny CLIP pretrained by `clipgrid pretrain` that the repository ships (demo/model/
+ * tiny.safetensors; a random one when the program finds no repository) and small synthetic
+ * datasets (core/gen/synth.h) in the demo folder when they are not there yet, runs
+ * sweeps/demo.yaml on them with `run`'s machinery (alone or under mpirun) and prints the table
+ * of the results. Running it again resumes. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -19,7 +21,8 @@
 #include "runner/cli.h"
 #include "runner/runner.h"
 
-/* the tiny model: 64-pixel images in 16-pixel patches, three blocks per tower, width 128 */
+/* the random model's dimensions: 64-pixel images in 16-pixel patches, three blocks per tower,
+ * width 128 (the shipped pretrained model is 64 wide: its command is in its metadata) */
 void cli_demo_config(ClipConfig *c) {
     memset(c, 0, sizeof *c);
     c->vis.width = 128, c->vis.layers = 3, c->patch = 16, c->image_res = 64;
@@ -31,8 +34,8 @@ void cli_demo_config(ClipConfig *c) {
 /* the synthetic datasets: classes and images per class (train / val / test) */
 static SynthSpec demo_spec_(const char *dataset, int index) {
     static const struct { const char *name; int classes, train, val, test; } T[] = {
-        {"eurosat", 10, 16, 2, 8}, {"dtd", 6, 16, 2, 8}, {"oxford_pets", 8, 16, 2, 8},
-        {"caltech101", 12, 16, 2, 8}, {"ucf101", 6, 16, 2, 8},
+        {"eurosat", 10, 16, 2, 24}, {"dtd", 6, 16, 2, 24}, {"oxford_pets", 8, 16, 2, 24},
+        {"caltech101", 12, 16, 2, 24}, {"ucf101", 6, 16, 2, 24},
     };
     SynthSpec s = synth_defaults();
     s.seed = 1000 + (uint64_t)index;
@@ -47,9 +50,10 @@ static void demo_usage(FILE *f) {
     fprintf(f,
             "usage: clipgrid demo [-o DIR] [--sweep FILE] [--threads N] [--format md|csv|tex]\n"
             "                     [--progress S]\n\n"
-            "Makes a tiny random CLIP and small synthetic datasets in DIR (default demo/), runs\n"
-            "the sweep sweeps/demo.yaml on them (several methods and seeds; alone, or on every\n"
-            "rank under mpirun) and prints the results table. Running it again resumes.\n\n"
+            "Puts the tiny pretrained CLIP the repository ships (demo/model/tiny.safetensors)\n"
+            "and small synthetic datasets in DIR (default demo/), runs the sweep\n"
+            "sweeps/demo.yaml on them (several methods and seeds; alone, or on every rank\n"
+            "under mpirun) and prints the results table. Running it again resumes.\n\n"
             "  -o DIR        demo folder: DIR/model, DIR/data, DIR/out (default demo)\n"
             "  --sweep FILE  the sweep to run (default sweeps/demo.yaml of this repository)\n"
             "  --threads N   CPU threads per rank\n"
@@ -71,6 +75,42 @@ static int make_dir_(const char *p) {
     return 0;
 }
 
+/* a copy of the file src at dst (written to dst.tmp, then renamed into place) */
+static int copy_file_(const char *src, const char *dst) {
+    size_t len;
+    char *buf = cg_read_file(src, &len);
+    if (!buf) return -1;
+    char *tmp = cg_malloc(strlen(dst) + 8);
+    snprintf(tmp, strlen(dst) + 8, "%s.tmp", dst);
+    FILE *f = fopen(tmp, "wb");
+    int rc = f && fwrite(buf, 1, len, f) == len ? 0 : -1;
+    if (f && fclose(f)) rc = -1;
+    if (!rc && rename(tmp, dst)) rc = -1;
+    if (rc) {
+        cg_error_set("cannot write %s: %s", dst, strerror(errno));
+        unlink(tmp);
+    }
+    free(buf), free(tmp);
+    return rc;
+}
+
+/* DIR/model/tiny.safetensors when absent: a copy of the shipped pretrained model (the program's
+ * repository's demo/model/tiny.safetensors), or, when there is none, a random model */
+static int make_model_(const char *weights) {
+    char buf[PATH_MAX + 64];
+    const char *shipped = cli_repo_file("demo/model/tiny.safetensors", buf, sizeof buf);
+    if (!access(shipped, R_OK)) {
+        printf("demo: copying the pretrained tiny model %s to %s\n", shipped, weights);
+        return copy_file_(shipped, weights);
+    }
+    ClipConfig cfg;
+    cli_demo_config(&cfg);
+    printf("demo: no pretrained model found (demo/model/tiny.safetensors of the repository):\n"
+           "      writing a RANDOM tiny model %s (%s); every method stays near chance\n",
+           weights, cfg.arch);
+    return clip_random_write(weights, &cfg, 7, K_F32);
+}
+
 /* rank 0: the model and the datasets the sweep names, when absent */
 static int make_inputs_(const char *dir, const char *sweep_path, char **weights, char **data) {
     *weights = cg_path_join(dir, "model/tiny.safetensors");
@@ -79,12 +119,7 @@ static int make_inputs_(const char *dir, const char *sweep_path, char **weights,
     int rc = make_dir_(dir) || make_dir_(mdir) || make_dir_(*data) ? -1 : 0;
     free(mdir);
     if (rc) return -1;
-    if (access(*weights, R_OK)) {
-        ClipConfig cfg;
-        cli_demo_config(&cfg);
-        printf("demo: writing the tiny model %s (%s)\n", *weights, cfg.arch);
-        if (clip_random_write(*weights, &cfg, 7, K_F32)) return -1;
-    }
+    if (access(*weights, R_OK) && make_model_(*weights)) return -1;
     Sweep s;
     if (sweep_load(&s, sweep_path)) return -1;
     for (int i = 0; i < s.n_datasets && !rc; i++) {

@@ -1,7 +1,7 @@
 /* runner/cmd_pretrain.c — `clipgrid pretrain`: contrastive pretraining of a small CLIP (both
  * towers, every weight; core/train/pretrain.h) from a deterministic random start on synthetic
- * image–caption pairs (core/gen/pairs.h), written as an OpenAI-named F32 safetensors file whose
- * metadata records the options that rebuild it. */
+ * image–caption pairs (core/gen/pairs.h), written as an OpenAI-named safetensors file (F32, or
+ * F16 with --dtype f16) whose metadata records the options that rebuild it. */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -23,7 +23,8 @@ static void pretrain_usage(FILE *f) {
     fprintf(f,
             "usage: clipgrid pretrain OUT.safetensors [--steps N] [--batch B] [--lr X]\n"
             "                         [--warmup N] [--wd X] [--seed S] [--holdout H]\n"
-            "                         [DIMENSIONS] [--threads N] [--log FILE] [--every N]\n\n"
+            "                         [DIMENSIONS] [--dtype f32|f16] [--threads N] [--log FILE]\n"
+            "                         [--every N]\n\n"
             "Pretrains a small CLIP contrastively (symmetric InfoNCE, learnable logit scale,\n"
             "AdamW with linear warm-up and cosine decay) on synthetic image-caption pairs\n"
             "(\"a photo of a small striped red star on the left.\"), starting from the random\n"
@@ -39,7 +40,9 @@ static void pretrain_usage(FILE *f) {
             "  DIMENSIONS      --vision-width W --vision-layers L --patch P --image-res R\n"
             "                  --text-width D --text-layers L --embed E (default: the demo's\n"
             "                  tiny model, 128 wide, 3 blocks per tower, 64-pixel images)\n"
-            "  --threads N     CPU threads\n"
+            "  --dtype T       weights stored as f32 (default) or f16 (half the size;\n"
+            "                  training is f32 either way)\n"
+            "  --threads N     CPU threads (the file is the same bits on any number)\n"
             "  --log FILE      the loss curve as CSV (step,lr,loss,logit_scale)\n"
             "  --every N       print the loss every N steps (default 50)\n"
             "  --show N        print the first N captions and stop\n");
@@ -51,6 +54,7 @@ typedef struct {
     PairSpec ps;
     ClipConfig cfg;
     uint64_t seed;
+    StDtype dtype;
     int batch, threads, every, show;
 } PretrainArgs;
 
@@ -111,6 +115,11 @@ static int parse_option(PretrainArgs *a, const char *o, const char *v) {
         a->seed = strtoull(v, &end, 10);
         if (errno || end == v || *end || v[0] == '-') return bad_value(o, v);
     } else if (!strcmp(o, "--log")) a->log = v;
+    else if (!strcmp(o, "--dtype")) {
+        if (!strcmp(v, "f32")) a->dtype = ST_F32;
+        else if (!strcmp(v, "f16")) a->dtype = ST_F16;
+        else return bad_value(o, v);
+    }
     else {
         fprintf(stderr, "clipgrid pretrain: unknown option '%s' (see --help)\n", o);
         return -1;
@@ -190,7 +199,7 @@ static int save(const PretrainArgs *a, const ClipModel *m, int argc, char **argv
     }
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)a->seed);
     const char *meta[] = {"clipgrid.pretrain.command", cmd, "clipgrid.pretrain.seed", seed, NULL};
-    if (clip_model_save(m, a->out, meta)) {
+    if (clip_model_save_as(m, a->out, meta, a->dtype)) {
         fprintf(stderr, "clipgrid pretrain: %s\n", cg_error());
         return -1;
     }

@@ -2,7 +2,7 @@
 # tests/cli_pretrain.sh — `clipgrid pretrain` at a very small size (a few seconds): the captions
 # (vocabulary, held-out compositions), a loss curve that falls on the synthetic pairs, the
 # written model (readable, with the rebuilding command in its metadata), the same bits from the
-# same command, and bad options.
+# same command on the same and on another thread count, and bad options.
 # Run from the repository root; $CLIPGRID is the program (default build/clipgrid).
 set -u
 CLIPGRID="$(realpath "${CLIPGRID:-build/clipgrid}")"
@@ -45,6 +45,14 @@ mkdir -p "$tmp/a" "$tmp/b"
 (cd "$tmp/a" && timeout 120 "$CLIPGRID" pretrain m.safetensors --steps 8 --warmup 2 $small --threads 2 >/dev/null 2>&1)
 (cd "$tmp/b" && timeout 120 "$CLIPGRID" pretrain m.safetensors --steps 8 --warmup 2 $small --threads 2 >/dev/null 2>&1)
 cmp -s "$tmp/a/m.safetensors" "$tmp/b/m.safetensors"; check "same command, same threads: identical files" $?
+# ... and on another thread count (kernels/cpu: no sum depends on the number of threads); at
+# batch 32 with the demo's 3 blocks per tower, so every product is large enough to be tiled
+mkdir -p "$tmp/t1" "$tmp/t2"
+wide="--batch 32 --vision-width 64 --text-width 64 --embed 64 --lr 1e-3"
+(cd "$tmp/t1" && timeout 120 "$CLIPGRID" pretrain m.safetensors --steps 4 --warmup 1 $wide --threads 1 >/dev/null 2>&1)
+(cd "$tmp/t2" && timeout 120 "$CLIPGRID" pretrain m.safetensors --steps 4 --warmup 1 $wide --threads 2 >/dev/null 2>&1)
+[ -s "$tmp/t1/m.safetensors" ] && cmp -s "$tmp/t1/m.safetensors" "$tmp/t2/m.safetensors"
+check "same command on 1 and 2 threads: identical files" $?
 
 # bad options
 "$CLIPGRID" pretrain "$tmp/x.safetensors" --batch 1 >/dev/null 2>"$tmp/err"; rc=$?

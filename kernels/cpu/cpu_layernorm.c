@@ -1,7 +1,7 @@
 /* kernels/cpu/cpu_layernorm.c — LayerNorm over rows (biased variance, eps given) and its
- * backward. Row statistics are accumulated in double; the optional γ/β gradients are summed per
- * thread and reduced in thread order, so results do not depend on scheduling. */
-#include <omp.h>     // defines: omp_get_thread_num, omp_get_num_threads
+ * backward. Row statistics are accumulated in double; the optional γ/β gradients are summed over
+ * fixed chunks of LN_CHUNK rows (in parallel) and the chunk sums added in chunk order, so the
+ * results depend neither on scheduling nor on the thread count. */
 #include <stdlib.h>  // defines: free
 
 #include "kernels/cpu/cpu_internal.h"
@@ -70,16 +70,16 @@ void cpu_op_layernorm_backward(float *dx, float *dgamma, float *dbeta, const flo
     CPU_CHECK_PTR("op_layernorm_backward", rstd);
     int want_params = dgamma || dbeta;
     int par = (size_t)n * d >= CPU_PAR_MIN;
-    int nt = par ? k_threads() : 1;
-    /* per-thread partial sums of dy⊙x̂ and dy, [nt][2][d] in double */
-    double *part = want_params ? cg_calloc((size_t)nt * 2 * d, sizeof(double)) : NULL;
-    #pragma omp parallel num_threads(nt) if (par)
-    {
-        int t = omp_get_thread_num(), T = omp_get_num_threads();
-        double *pg = part ? part + (size_t)t * 2 * d : NULL, *pb = pg ? pg + d : NULL;
-        /* contiguous row ranges per thread (static, deterministic) */
-        int r0 = (int)((long long)n * t / T), r1 = (int)((long long)n * (t + 1) / T);
-        for (int r = r0; r < r1; r++) {
+    /* rows in chunks of LN_CHUNK (a constant); with γ/β gradients, each chunk's partial sums of
+     * dy⊙x̂ and dy, [nch][2][d] in double */
+    enum { LN_CHUNK = 64 };
+    int nch = (n + LN_CHUNK - 1) / LN_CHUNK;
+    double *part = want_params ? cg_calloc((size_t)nch * 2 * d, sizeof(double)) : NULL;
+    #pragma omp parallel for schedule(static) if (par && nch > 1)
+    for (int c = 0; c < nch; c++) {
+        double *pg = part ? part + (size_t)c * 2 * d : NULL, *pb = pg ? pg + d : NULL;
+        int r1 = (c + 1) * LN_CHUNK < n ? (c + 1) * LN_CHUNK : n;
+        for (int r = c * LN_CHUNK; r < r1; r++) {
             const float *dyr = dy + (size_t)r * d, *xr = x + (size_t)r * d;
             float mu = mean[r], rs = rstd[r];
             if (dx) ln_row_backward(dx + (size_t)r * d, dyr, xr, mu, rs, gamma, d, acc);
@@ -95,9 +95,9 @@ void cpu_op_layernorm_backward(float *dx, float *dgamma, float *dbeta, const flo
     if (part) {
         for (int j = 0; j < d; j++) {
             double sg = 0.0, sb = 0.0;
-            for (int t = 0; t < nt; t++) {
-                sg += part[(size_t)t * 2 * d + j];
-                sb += part[(size_t)t * 2 * d + d + j];
+            for (int c = 0; c < nch; c++) {
+                sg += part[(size_t)c * 2 * d + j];
+                sb += part[(size_t)c * 2 * d + d + j];
             }
             if (dgamma) dgamma[j] += (float)sg;
             if (dbeta) dbeta[j] += (float)sb;

@@ -1,9 +1,17 @@
 /* kernels/cpu/cpu_matmul.c — the matrix products: frozen Linear forward/backward and the
  * learnable dense layer's backward, plus bias rows and column sums.
  *
- * Threading: every product is one OpenMP region in which each thread runs one single-threaded
- * OpenBLAS sgemm on its block of C (a pr × pc grid of row and column ranges chosen to keep the
- * blocks near square, so the repacking of A and B per thread stays below ~1 % of the work).
+ * Threading: a product of SGEMM_PAR_MIN multiply-adds or more is cut into a grid of tiles of C
+ * (row and column ranges, kept near square so the repacking of A and B per tile stays below ~1 %
+ * of the work), and an OpenMP loop runs one single-threaded OpenBLAS sgemm per tile. The number
+ * of tiles depends on the shape only (SGEMM_TILE_WORK multiply-adds each at most, SGEMM_TILES at
+ * most: a product uses that many threads at most), never on the thread count. OpenBLAS's value
+ * of an element depends on the block of C it is computed in: measured on Zen with OpenBLAS
+ * 0.3.21, one sgemm on 1 and on 2 OpenBLAS threads, or one call against calls on parts of C
+ * (even parts cut at multiples of 64 or 128 rows and columns), differ in the last bits of
+ * thousands of elements, even at K = 64. A split by threads would make the results depend on
+ * --threads; with this grid every product, and so a whole pretraining, gives the same bits on
+ * any number of threads (tests/test_thread_invariance.c).
  * k_init_cpu sets OpenBLAS to 1 thread. Measured on this project's 2-core machine, the
  * alternative — OpenBLAS's own pthread pool for the products and OpenMP for everything else —
  * loses 15–40 % of the ViT forward: after each OpenMP region libgomp's idle workers spin (by
@@ -14,7 +22,6 @@
  * Reduced precision (k_set_matmul_precision): both operands of a product are rounded into
  * per-thread scratch copies first (kernels/precision.h), then the same fp32 sgemm runs on them:
  * the products of the rounded values are exact, the sums fp32, as on the GPU's tensor cores. */
-#include <omp.h>     // defines: omp_get_thread_num
 #include <stdlib.h>  // defines: realloc
 
 #include "kernels/cpu/cpu_blas.h"  // defines: cblas_sgemm
@@ -24,6 +31,16 @@
 
 /* Products below this many multiply-adds run as one sgemm on the calling thread. */
 #define SGEMM_PAR_MIN 4e6
+/* Larger ones are cut into the smallest power of two of tiles (2 at least, SGEMM_TILES at most)
+ * with at most SGEMM_TILE_WORK multiply-adds each: a function of the shape alone (see the top).
+ * Each tile is one sgemm call, and smaller calls cost OpenBLAS some speed: measured on one thread
+ * against a single call, on the frozen path's shapes (3850×512×512 … 6304×3072×768), about +2 %
+ * with 8 tiles, +6 % with 16 and +11 % with 64 of 2·10⁶ multiply-adds. 8 keeps the frozen path's
+ * speed on this project's 2-core machines; a product then uses 8 threads at most (a larger
+ * machine runs more ranks: one run each). Raising SGEMM_TILES changes the last bits of every
+ * result (and of pretraining: rebuild the demo model, make check-demo-model). */
+#define SGEMM_TILE_WORK 1.25e8
+#define SGEMM_TILES 8
 
 /* number of row blocks of a grid of T blocks over C[M,N]: the smallest block half-perimeter
  * (data packed per multiply-add), avoiding blocks narrower than a register tile */
@@ -39,20 +56,26 @@ static int grid_rows(int M, int N, int T) {
     return pr;
 }
 
-/* C[M,N] = op(A)[M,K]·op(B)[K,N] + beta·C, row-major, split over the OpenMP threads */
+/* the number of tiles of a product of `work` multiply-adds (>= SGEMM_PAR_MIN) */
+static int tile_count(double work) {
+    int t = 2;
+    while (t < SGEMM_TILES && work / t > SGEMM_TILE_WORK) t *= 2;
+    return t;
+}
+
+/* C[M,N] = op(A)[M,K]·op(B)[K,N] + beta·C, row-major, tiles spread over the OpenMP threads */
 static void sgemm_par(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, int K,
                       const float *A, int lda, const float *B, int ldb, float beta, float *C,
                       int ldc) {
-    int T = k_threads();
-    if (T <= 1 || (double)M * N * K < SGEMM_PAR_MIN) {
+    double work = (double)M * N * K;
+    if (work < SGEMM_PAR_MIN) {
         cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-    #pragma omp parallel num_threads(T)
-    {
-        /* the grid of the team actually started (it may be smaller than T) */
-        int nt = omp_get_num_threads(), t = omp_get_thread_num();
-        int pr = grid_rows(M, N, nt), pc = nt / pr, ri = t / pc, ci = t % pc;
+    int nt = tile_count(work), pr = grid_rows(M, N, nt), pc = nt / pr;
+    #pragma omp parallel for schedule(static) num_threads(k_threads()) if (k_threads() > 1)
+    for (int t = 0; t < nt; t++) {
+        int ri = t / pc, ci = t % pc;
         int r0 = (int)((long long)M * ri / pr), r1 = (int)((long long)M * (ri + 1) / pr);
         int c0 = (int)((long long)N * ci / pc), c1 = (int)((long long)N * (ci + 1) / pc);
         if (r1 > r0 && c1 > c0) {
