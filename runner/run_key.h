@@ -20,7 +20,7 @@
 
 #include "runner/sweep.h"
 
-#define CLIPGRID_NUMERICS_VERSION 1
+#define CLIPGRID_NUMERICS_VERSION 2
 #define RUN_KEY_LEN 20
 
 /* weights and vocab digests (through OUT/cache when out_dir != NULL), the item lists of every
