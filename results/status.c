@@ -72,12 +72,20 @@ static int finished_index(const SweepStatus *st, const GridCell *c) {
     return row_of(st->finished, st->n_finished, c);
 }
 
-/* one job (its Slurm job, else its host and pid) in st->jobs, once */
-static void add_job(SweepStatus *st, const RunningMarker *m) {
+/* whether live markers a and b have one holder: the same Slurm job, else the same host and pid */
+static int same_job(const RunningMarker *a, const RunningMarker *b) {
+    int slurm = a->job[0] && strcmp(a->job, "-");
+    return slurm ? !strcmp(a->job, b->job) : !strcmp(a->host, b->host) && a->pid == b->pid;
+}
+
+/* the job of st->running[k] in st->jobs, unless a live marker before it has the same */
+static void add_job(SweepStatus *st, int k) {
+    const RunningMarker *m = &st->running[k];
+    for (int i = 0; i < k; i++)
+        if (!st->running[i].stale && same_job(&st->running[i], m)) return;
     char one[160];
     if (m->job[0] && strcmp(m->job, "-")) snprintf(one, sizeof one, " %s (job %s)", m->host, m->job);
     else snprintf(one, sizeof one, " %s pid %ld", m->host, m->pid);
-    if (strstr(st->jobs, one)) return;
     size_t l = strlen(st->jobs);
     if (l + strlen(one) + 1 < sizeof st->jobs) snprintf(st->jobs + l, sizeof st->jobs - l, "%s", one);
     st->n_jobs++;
@@ -97,9 +105,9 @@ static void collect_running(SweepStatus *st) {
         snprintf(probe.id, sizeof probe.id, "%s", m[i].id);
         snprintf(probe.key, sizeof probe.key, "%s", m[i].key);
         if (finished_index(st, &probe) >= 0) continue; /* ended between its file and unlink */
-        st->running[k++] = m[i];
-        if (!m[i].stale) st->busy_ranks += m[i].ranks > 0 ? m[i].ranks : 1;
-        if (!m[i].stale) add_job(st, &m[i]);
+        st->running[k] = m[i];
+        if (!m[i].stale) st->busy_ranks += m[i].ranks > 0 ? m[i].ranks : 1, add_job(st, k);
+        k++;
     }
     st->n_markers = k;
     free(m);

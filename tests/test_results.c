@@ -863,6 +863,49 @@ static void test_tables(void) {
     free(out);
 }
 
+/* status counts the jobs holding live claims: one per Slurm job, else per host and pid (pids
+ * 123 and 12 of one host are two jobs, listed in that order; two runs of Slurm job 7 are one) */
+static void test_status_jobs(void) {
+    printf("-- status: jobs holding live claims\n");
+    char *out = tmp_dir();
+    GridCell cells[4] = {0};
+    static const char *const KEY[4] = {"k_a", "k_b", "k_c", "k_d"};
+    static const char *const HOLDER[4] = {"host h pid 123 job -", "host h pid 12 job -",
+                                          "host h pid 5 job 7", "host g pid 6 job 7"};
+    char p[1100];
+    snprintf(p, sizeof p, "%s/claims", out);
+    mkdir(out, 0755), mkdir(p, 0755);
+    int rc = 0;
+    for (int i = 0; i < 4; i++) {
+        snprintf(cells[i].id, sizeof cells[i].id, "base2new/coop/x/shots16/seed%d", i + 1);
+        snprintf(cells[i].setting, sizeof cells[i].setting, "base2new");
+        snprintf(cells[i].dataset, sizeof cells[i].dataset, "x");
+        snprintf(cells[i].method, sizeof cells[i].method, "coop");
+        snprintf(cells[i].key, sizeof cells[i].key, "%s", KEY[i]);
+        cells[i].seed = i + 1, cells[i].shots = 16, cells[i].ranks = 1;
+        char *c = run_claim_path(out, KEY[i]);
+        FILE *f = fopen(c, "w");
+        fprintf(f, "%s start 1.000\n", HOLDER[i]);
+        fclose(f);
+        free(c);
+        RunningMarker m = {0};
+        snprintf(m.id, sizeof m.id, "%.150s", cells[i].id);
+        snprintf(m.key, sizeof m.key, "%s", KEY[i]);
+        snprintf(m.host, sizeof m.host, "%s", i == 3 ? "g" : "h");
+        m.pid = i == 0 ? 123 : i == 1 ? 12 : 5 + (i == 3);
+        rc |= run_state_write(out, &m);
+    }
+    rc |= grid_file_write(out, "jobs", cells, 4);
+    SweepStatus st;
+    CHECK(rc == 0 && sweep_status_collect(out, NULL, 0, &st) == 0, "collect: %s", cg_error());
+    CHECK(st.n_running == 4 && st.n_jobs == 3 && strstr(st.jobs, "h pid 12") &&
+          strstr(st.jobs, "h pid 123") && strstr(st.jobs, "h (job 7)") && !strstr(st.jobs, "g (job 7)"),
+          "4 running, 3 jobs (%d, %d: %s)", st.n_running, st.n_jobs, st.jobs);
+    sweep_status_free(&st);
+    rm_rf(out);
+    free(out);
+}
+
 /* ---- 6. status ----------------------------------------------------------------------------- */
 
 static void test_status(void) {
@@ -935,5 +978,6 @@ int main(int argc, char **argv) {
     test_state();
     test_tables();
     test_status();
+    test_status_jobs();
     return test_finish("test_results");
 }
