@@ -4,8 +4,9 @@
  * Threading: a product of SGEMM_PAR_MIN multiply-adds or more is cut into a grid of tiles of C
  * (row and column ranges, kept near square so the repacking of A and B per tile stays below ~1 %
  * of the work), and an OpenMP loop runs one single-threaded OpenBLAS sgemm per tile. The number
- * of tiles depends on the shape only (SGEMM_TILE_WORK multiply-adds each at most, SGEMM_TILES at
- * most: a product uses that many threads at most), never on the thread count. OpenBLAS's value
+ * of tiles depends on the shape only (the fewest, 2 to SGEMM_TILES, that keep each tile within
+ * SGEMM_TILE_WORK multiply-adds where SGEMM_TILES suffice: a product uses SGEMM_TILES threads at
+ * most), never on the thread count. OpenBLAS's value
  * of an element depends on the block of C it is computed in: measured on Zen with OpenBLAS
  * 0.3.21, one sgemm on 1 and on 2 OpenBLAS threads, or one call against calls on parts of C
  * (even parts cut at multiples of 64 or 128 rows and columns), differ in the last bits of
