@@ -136,12 +136,18 @@ h5dump -a /config "out/runs/$new.h5" | grep -q '"lr": 0.003' && [ "$lrmax" = 0.0
 check "the result's config (lr 0.003) and its curves (max lr $lrmax) agree" $?
 
 # ---- SIGTERM and the same command: the resumed run's wall and train times add its segments ----------
-timeout 120 "$CLIPGRID" run a.yaml -o seg --progress 1000 >seg1.out 2>&1 &
+# the long run made long enough (1000 epochs) that it is still training a second after its first
+# checkpoint on a fast, quiet machine (with 200 it could finish before the signal)
+sed 's/epochs: 200,/epochs: 1000,/' a.yaml >seg.yaml
+grep -q 'epochs: 1000,' seg.yaml || echo "FAIL seg.yaml: the long run's epochs were not raised"
+timeout 120 "$CLIPGRID" run seg.yaml -o seg --progress 1000 >seg1.out 2>&1 &
 job=$!
 k=""
 for i in $(seq 600); do k=$(key_of seg base2new/coop/eurosat/shots2/seed1 2>/dev/null); t=$(tkey_of seg base2new/coop/eurosat/shots2/seed1 2>/dev/null); [ -n "$t" ] && [ -f "seg/ckpt/$t.h5" ] && break; sleep 0.05; done
-sleep 1; kill -TERM $job; wait $job
-timeout 120 "$CLIPGRID" run a.yaml -o seg --progress 1000 >seg2.out 2>&1; rc=$?
+# one SIGTERM to clipgrid itself: `timeout` forwards a signal it gets to its process group too,
+# and clipgrid ends at once on a second SIGTERM while stopping (no segment recorded then)
+sleep 1; kill -TERM $(pgrep -P $job) 2>/dev/null || kill -TERM $job; wait $job
+timeout 120 "$CLIPGRID" run seg.yaml -o seg --progress 1000 >seg2.out 2>&1; rc=$?
 attr() { h5dump -a "/$2" "$1" | sed -n 's/^ *(0): *//p'; }
 w=$(attr "seg/runs/$k.h5" wall_seconds); g=$(attr "seg/runs/$k.h5" segments_wall_seconds)
 grep -q "resumed from" "seg/logs/$k.log" && awk -v w="$w" -v g="$g" 'BEGIN { exit !(g > 0.5 && w > g) }'
